@@ -14,15 +14,24 @@ from collections.abc import Sequence
 
 # name -> (module under convlens.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("demo", "train a CNN and an MLP on MNIST-1D and show why convolution wins (no download)"),
+    "demo": (
+        "demo",
+        "train a CNN and an MLP on MNIST-1D and show why convolution wins (no download)",
+    ),
     "summary": ("summary", "layer-by-layer table: shapes, parameters, MACs, receptive field"),
-    "arith": ("arith", "the lecture calculator: one layer's output size, parameters, receptive field"),
+    "arith": (
+        "arith",
+        "the lecture calculator: one layer's output size, parameters, receptive field",
+    ),
     "zoo": ("zoo", "list the built-in models with parameters, MACs and receptive field"),
     "data": ("data", "list, inspect or prepare the data sets"),
     "train": ("train", "train a zoo model or a spec on a data set"),
     "eval": ("evaluate", "evaluate a checkpoint: accuracy, per-class accuracy, confusion matrix"),
     "predict": ("predict", "classify image files with a checkpoint"),
-    "viz": ("viz", "pictures: kernels, filters, feature maps, saliency, Grad-CAM, class images, dream"),
+    "viz": (
+        "viz",
+        "pictures: kernels, filters, feature maps, saliency, Grad-CAM, class images, dream",
+    ),
     "report": ("report", "write the self-contained HTML report of a run directory"),
     "experiment": ("experiment", "run one of the lectures' claims as an experiment"),
     "scratch": ("scratch", "the NumPy-only engine: train a spec or check gradients"),
@@ -56,7 +65,11 @@ def _top_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS and argv[0].startswith("-"):
+    if (
+        not argv
+        or argv[0] in ("-h", "--help")
+        or (argv[0] not in COMMANDS and argv[0].startswith("-"))
+    ):
         args, _ = _top_parser().parse_known_args(argv)
         if args.version:
             from convlens import __version__

@@ -32,11 +32,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal, TypeAlias, Union
+from typing import Literal, TypeAlias
 
 from convlens.errors import SpecError
 
-Padding: TypeAlias = Union[tuple[int, ...], Literal["same"]]
+Padding: TypeAlias = tuple[int, ...] | Literal["same"]
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "softplus", "gelu", "elu", "softmax", "lrelu")
 PADDING_MODES = ("zeros", "circular", "reflect", "replicate")
@@ -172,9 +172,17 @@ class GlobalAvgPool:
     pass
 
 
-Layer: TypeAlias = Union[
-    Conv, Pool, Linear, Activation, BatchNorm, LocalResponseNorm, Dropout, Flatten, GlobalAvgPool
-]
+Layer: TypeAlias = (
+    Conv
+    | Pool
+    | Linear
+    | Activation
+    | BatchNorm
+    | LocalResponseNorm
+    | Dropout
+    | Flatten
+    | GlobalAvgPool
+)
 LAYER_TYPES = (
     Conv, Pool, Linear, Activation, BatchNorm, LocalResponseNorm, Dropout, Flatten, GlobalAvgPool,
 )  # fmt: skip
@@ -219,7 +227,9 @@ _CONV_OPT = re.compile(
     rf"s(?P<s>{_DIMS})|p(?P<p>same|valid|{_DIMS})|d(?P<d>{_DIMS})|g(?P<g>{_INT})"
     r"|(?P<nobias>nobias)|(?P<mode>circular|reflect|replicate)"
 )
-_POOL = re.compile(rf"(?P<kind>pool|maxpool|avgpool)(?P<k>{_INT})(?:s(?P<s>{_INT}))?(?:p(?P<p>{_INT}))?")
+_POOL = re.compile(
+    rf"(?P<kind>pool|maxpool|avgpool)(?P<k>{_INT})(?:s(?P<s>{_INT}))?(?:p(?P<p>{_INT}))?"
+)
 _SUB = re.compile(rf"sub(?P<s>{_INT})")
 _FC = re.compile(rf"fc(?P<n>{_INT})(?P<nobias>nobias)?")
 _LRELU = re.compile(rf"lrelu(?P<slope>{_FLOAT})?")
@@ -452,7 +462,9 @@ def expand_spec(spec: Spec, in_rank: int, activation: str | None = "relu") -> Sp
                 continue
             nxt = layers[i + 1] if i + 1 < len(layers) else None
             after_weight = isinstance(layer, (Conv, Linear)) and not isinstance(nxt, BatchNorm)
-            after_norm = isinstance(layer, BatchNorm) and i > 0 and isinstance(layers[i - 1], (Conv, Linear))
+            after_norm = (
+                isinstance(layer, BatchNorm) and i > 0 and isinstance(layers[i - 1], (Conv, Linear))
+            )
             if after_weight or after_norm:
                 out.append(Activation(activation))
         layers = out

@@ -132,6 +132,15 @@ def unused_pixels(n: int, kernel_size: int, stride: int, padding: int, dilation:
     return max(0, span % stride - padding) if span >= 0 else 0
 
 
+def fit_note(spatial, kernel, stride, padding, dilation) -> str:
+    """'8.75 -> 8' when a window's output size is floored (the first dimension where it is)."""
+    for n, k, st, p, d in zip(spatial, kernel, stride, padding, dilation):
+        span = n + 2 * p - effective_kernel(k, d)
+        if span >= 0 and span % st:
+            return f"{span / st + 1:.2f} floored to {span // st + 1}"
+    return ""
+
+
 def _does_not_fit(n, kernel_size, stride, padding, dilation, exact, what, ndim) -> str:
     extent = effective_kernel(kernel_size, dilation)
     kernel = f"{kernel_size}x{kernel_size}" if ndim == 2 else f"size-{kernel_size}"
@@ -220,7 +229,9 @@ def _arith(layer: Layer, in_shape: tuple[int, ...], name: str, strict: bool, fie
             padding = layer.padding
         out = tuple(
             conv_output_size(n, k, s, p, d, strict=strict, ndim=layer.ndim)
-            for n, k, s, p, d in zip(spatial, layer.kernel_size, layer.stride, padding, layer.dilation)
+            for n, k, s, p, d in zip(
+                spatial, layer.kernel_size, layer.stride, padding, layer.dilation
+            )
         )
         fan_in = (c_in // layer.groups) * math.prod(layer.kernel_size)
         weights = layer.out_channels * fan_in
@@ -239,17 +250,21 @@ def _arith(layer: Layer, in_shape: tuple[int, ...], name: str, strict: bool, fie
             trainable=weights + biases,
             macs=layer.out_channels * math.prod(out) * fan_in,
             unused=_unused(spatial, layer.kernel_size, layer.stride, padding, layer.dilation),
+            note=fit_note(spatial, layer.kernel_size, layer.stride, padding, layer.dilation),
         )
         return _with_field(info, new), new
 
     if isinstance(layer, Pool):
         if len(in_shape) < 2:
-            raise LayerFitError(f"pooling needs maps (C x L or C x H x W), but receives {_shape(in_shape)}")
+            raise LayerFitError(
+                f"pooling needs maps (C x L or C x H x W), but receives {_shape(in_shape)}"
+            )
         nd = len(spatial)
         k, s, p = (layer.kernel_size,) * nd, (layer.step,) * nd, (layer.padding,) * nd
         what = "pooling window" if layer.kind != "sub" else "sub-sampling"
         out = tuple(
-            conv_output_size(n, k[0], s[0], p[0], strict=strict, what=what, ndim=nd) for n in spatial
+            conv_output_size(n, k[0], s[0], p[0], strict=strict, what=what, ndim=nd)
+            for n in spatial
         )
         new = field.window(k, s, p, (1,) * nd, out)
         kind = {"max": "maxpool", "avg": "avgpool", "sub": "subsample"}[layer.kind]
@@ -262,6 +277,7 @@ def _arith(layer: Layer, in_shape: tuple[int, ...], name: str, strict: bool, fie
             padding=p,
             dilation=(1,) * nd,
             unused=_unused(spatial, k, s, p, (1,) * nd),
+            note=fit_note(spatial, k, s, p, (1,) * nd),
         )
         return _with_field(info, new), new
 
@@ -319,7 +335,8 @@ def _with_field(info: LayerInfo, field: _Field) -> LayerInfo:
 
 def _unused(spatial, kernel, stride, padding, dilation) -> tuple[int, ...]:
     unused = tuple(
-        unused_pixels(n, k, s, p, d) for n, k, s, p, d in zip(spatial, kernel, stride, padding, dilation)
+        unused_pixels(n, k, s, p, d)
+        for n, k, s, p, d in zip(spatial, kernel, stride, padding, dilation)
     )
     return unused if any(unused) else ()
 

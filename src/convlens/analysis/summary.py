@@ -1,0 +1,360 @@
+"""``summarize(model_or_spec, in_shape) -> Summary``: the table a student looks at first.
+
+A ``Summary`` is a value: rows (``LayerInfo``) plus totals. Its text form is the table; it also
+renders as Markdown, CSV, JSON and HTML (``_repr_html_`` for notebooks). Specs are summarised by
+arithmetic alone (no torch); any ``nn.Module`` by forward hooks on the meta device. On a spec-built
+network both give the same rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from convlens.analysis.geometry import (
+    BYTES_PER_VALUE,
+    LayerInfo,
+    analyze,
+    format_shape,
+    parse_shape,
+)
+from convlens.errors import LayerFitError, SpecError
+
+# layer kinds grouped the way the lectures compare them
+KIND_GROUPS = {"conv1d": "conv", "conv2d": "conv", "conv3d": "conv", "linear": "fc"}
+
+
+@dataclass(frozen=True)
+class Summary:
+    rows: tuple[LayerInfo, ...]
+    in_shape: tuple[int, ...]
+    title: str = ""
+    total_params: int = 0  # unique parameters (a shared tensor counts once)
+    trainable_params: int = 0
+    param_bytes: int = 0
+    error: str = ""  # why the shapes stopped before the last layer, if they did
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    # -- totals -----------------------------------------------------------------------------
+
+    @property
+    def total_macs(self) -> int:
+        return sum(r.macs for r in self.rows)
+
+    @property
+    def total_flops(self) -> int:
+        return 2 * self.total_macs
+
+    @property
+    def param_mb(self) -> float:
+        return self.param_bytes / 1e6
+
+    @property
+    def activation_bytes(self) -> int:
+        """Bytes of all layer outputs for one sample in float32 (what a forward pass keeps)."""
+        return sum(r.out_elements for r in self.rows) * BYTES_PER_VALUE
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        return self.rows[-1].out_shape if self.rows else self.in_shape
+
+    @property
+    def rf(self) -> tuple[int, ...]:
+        """Receptive field of the last layer, per spatial dimension."""
+        return self.rows[-1].rf if self.rows else ()
+
+    def shares(self) -> dict[str, tuple[float, float]]:
+        """Share of parameters and of MACs per layer group (conv, fc, other)."""
+        params: dict[str, int] = {}
+        macs: dict[str, int] = {}
+        for r in self.rows:
+            group = KIND_GROUPS.get(r.kind, "other")
+            params[group] = params.get(group, 0) + r.params
+            macs[group] = macs.get(group, 0) + r.macs
+        p_total = max(sum(params.values()), 1)
+        m_total = max(sum(macs.values()), 1)
+        return {g: (params[g] / p_total, macs[g] / m_total) for g in params if params[g] or macs[g]}
+
+    def row(self, name: str) -> LayerInfo:
+        for r in self.rows:
+            if r.name == name:
+                return r
+        raise KeyError(f"no layer named {name!r}; layers: {', '.join(r.name for r in self.rows)}")
+
+    # -- renderers --------------------------------------------------------------------------
+
+    def table_rows(self) -> list[list[str]]:
+        out = []
+        for r in self.rows:
+            out.append(
+                [
+                    r.name,
+                    r.kind,
+                    _window_text(r),
+                    format_shape(r.in_shape),
+                    format_shape(r.out_shape),
+                    f"{r.weights:,}",
+                    f"{r.biases:,}",
+                    f"{r.params:,}",
+                    f"{r.macs:,}",
+                    format_shape(r.rf) if r.rf else "-",
+                    format_shape(r.jump) if r.jump else "-",
+                    _note(r),
+                ]
+            )
+        return out
+
+    HEADERS = (
+        "layer", "kind", "kernel/stride/pad/dil", "input", "output", "weights", "biases",
+        "params", "MACs", "RF", "jump", "note",
+    )  # fmt: skip
+
+    def footer(self) -> list[str]:
+        lines = [
+            f"params: {self.total_params:,} (trainable {self.trainable_params:,}), "
+            f"{self.param_mb:,.2f} MB as float32 (MB = 10^6 bytes; {self.param_bytes / 2**20:,.2f} MiB)",
+            f"compute per sample: {_si(self.total_macs)}MACs = {_si(self.total_flops)}FLOPs "
+            "(1 MAC = 1 multiply + 1 add = 2 FLOPs; conv and fc weights only)",
+            f"activations per sample: {self.activation_bytes / 1e6:,.3f} MB (float32 outputs of every layer)",
+        ]
+        shares = self.shares()
+        if shares:
+            lines.append(
+                "share by layer kind: "
+                + "; ".join(
+                    f"{g} {p:.1%} of params, {m:.1%} of MACs" for g, (p, m) in shares.items()
+                )
+            )
+        if self.rf:
+            lines.append(f"receptive field of the output: {format_shape(self.rf)} input pixels")
+        lines.extend(self.notes)
+        if self.error:
+            lines.append(f"error: {self.error}")
+        return lines
+
+    def to_text(self, width: int = 140) -> str:
+        from rich.console import Console
+
+        console = Console(file=io.StringIO(), width=width, color_system=None, record=True)
+        console.print(self.rich_table())
+        for line in self.footer():
+            console.print(line, highlight=False, markup=False)
+        return console.export_text()
+
+    def rich_table(self) -> Any:
+        from rich import box
+        from rich.table import Table
+
+        title = self.title or "summary"
+        table = Table(title=f"{title}  (input {format_shape(self.in_shape)})", box=box.SIMPLE_HEAD)
+        for i, h in enumerate(self.HEADERS):
+            table.add_column(h, justify="right" if 5 <= i <= 8 else "left", no_wrap=i < 5)
+        for row in self.table_rows():
+            table.add_row(*row)
+        return table
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def to_markdown(self) -> str:
+        lines = ["| " + " | ".join(self.HEADERS) + " |", "|" + "---|" * len(self.HEADERS)]
+        lines += ["| " + " | ".join(row) + " |" for row in self.table_rows()]
+        return "\n".join(lines) + "\n\n" + "\n".join(f"- {line}" for line in self.footer()) + "\n"
+
+    def to_csv(self) -> str:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(
+            ["name", "kind", "kernel_size", "stride", "padding", "dilation", "in_shape", "out_shape",
+             "weights", "biases", "params", "macs", "rf", "jump", "start", "unused"]
+        )  # fmt: skip
+        for r in self.rows:
+            writer.writerow(
+                [r.name, r.kind, *(format_shape(v) for v in (r.kernel_size, r.stride, r.padding, r.dilation)),
+                 format_shape(r.in_shape), format_shape(r.out_shape), r.weights, r.biases, r.params,
+                 r.macs, format_shape(r.rf), format_shape(r.jump), "x".join(f"{s:g}" for s in r.start),
+                 format_shape(r.unused)]
+            )  # fmt: skip
+        return buf.getvalue()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "in_shape": list(self.in_shape),
+            "rows": [{**asdict(r), "params": r.params} for r in self.rows],
+            "total_params": self.total_params,
+            "trainable_params": self.trainable_params,
+            "total_macs": self.total_macs,
+            "total_flops": self.total_flops,
+            "param_bytes": self.param_bytes,
+            "activation_bytes": self.activation_bytes,
+            "shares": {g: {"params": p, "macs": m} for g, (p, m) in self.shares().items()},
+            "error": self.error or None,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def to_html(self) -> str:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.HEADERS)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+            for row in self.table_rows()
+        )
+        foot = "".join(f"<li>{html.escape(line)}</li>" for line in self.footer())
+        title = html.escape(f"{self.title or 'summary'} (input {format_shape(self.in_shape)})")
+        return (
+            f'<div class="convlens-summary"><p><b>{title}</b></p>'
+            f'<table border="1" style="border-collapse:collapse;font-family:monospace">'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table><ul>{foot}</ul></div>"
+        )
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def render(self, fmt: str = "table") -> str:
+        renderers = {"table": self.to_text, "md": self.to_markdown, "markdown": self.to_markdown,
+                     "csv": self.to_csv, "json": self.to_json, "html": self.to_html}  # fmt: skip
+        if fmt not in renderers:
+            raise SpecError(f"unknown format {fmt!r}; choose one of {', '.join(renderers)}")
+        return renderers[fmt]()
+
+
+def _window_text(r: LayerInfo) -> str:
+    if not r.kernel_size:
+        return ""
+    parts = [format_shape(r.kernel_size)]
+    for label, values, neutral in (("s", r.stride, 1), ("p", r.padding, 0), ("d", r.dilation, 1)):
+        if values and any(v != neutral for v in values):
+            parts.append(label + _compact(values))
+    return " ".join(parts)
+
+
+def _compact(values: tuple[int, ...]) -> str:
+    return str(values[0]) if len(set(values)) == 1 else format_shape(values)
+
+
+def _note(r: LayerInfo) -> str:
+    if r.unused:
+        return f"{r.note}; skips {format_shape(r.unused)} px"
+    return r.note
+
+
+def _si(n: float) -> str:
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:,.2f} {unit}"
+    return f"{n:,.0f} "
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def summarize(
+    model_or_spec: Any,
+    in_shape: Sequence[int] | str | None = None,
+    *,
+    strict: bool = False,
+    title: str = "",
+    activation: str | None = "relu",
+) -> Summary:
+    """Summarise a spec (text, ``Spec`` or layer list) or any ``torch.nn.Module``.
+
+    ``in_shape`` excludes the batch dimension (``(3, 32, 32)`` or ``"3x32x32"``); a module built by
+    convlens remembers its own. A layer that does not fit ends the table early and its reason is
+    kept in ``Summary.error``, unless ``strict=True``, which raises ``LayerFitError`` instead.
+    """
+    if isinstance(in_shape, str):
+        in_shape = parse_shape(in_shape)
+    if _is_module(model_or_spec):
+        return _summarize_module(model_or_spec, in_shape, title=title, strict=strict)
+    if in_shape is None:
+        raise SpecError("a spec needs an input shape, e.g. summarize(spec, (1, 28, 28))")
+    shape = tuple(int(v) for v in in_shape)
+    try:
+        rows = analyze(model_or_spec, shape, strict=strict, activation=activation)
+        error = ""
+    except LayerFitError as err:
+        if strict:
+            raise
+        rows, error = getattr(err, "rows", []), str(err)
+    total = sum(r.params for r in rows)
+    notes = _unused_notes(rows)
+    return Summary(
+        rows=tuple(rows),
+        in_shape=shape,
+        title=title or _spec_title(model_or_spec),
+        total_params=total,
+        trainable_params=total,
+        param_bytes=total * BYTES_PER_VALUE,
+        error=error,
+        notes=notes,
+    )
+
+
+def _summarize_module(model: Any, in_shape, *, title: str, strict: bool) -> Summary:
+    from convlens.analysis.trace import trace_rows
+
+    if in_shape is None:
+        in_shape = getattr(model, "in_shape", None)
+        if in_shape is None:
+            raise SpecError("give the input shape (without the batch), e.g. in_shape=(3, 224, 224)")
+    shape = tuple(int(v) for v in in_shape)
+    rows, err = trace_rows(model, shape)
+    error = ""
+    if err is not None:
+        name = rows[-1].name if rows else "the input"
+        error = f"the forward pass failed after {name}: {_first_line(err)}"
+        if strict:
+            raise LayerFitError(error)
+    if strict:
+        for r in rows:
+            if r.unused:
+                raise LayerFitError(f"layer {r.name} does not fit: its stride skips border pixels")
+    params = {id(p): p for p in model.parameters()}.values()
+    total = sum(p.numel() for p in params)
+    return Summary(
+        rows=tuple(rows),
+        in_shape=shape,
+        title=title or getattr(model, "model_name", None) or type(model).__name__,
+        total_params=total,
+        trainable_params=sum(p.numel() for p in params if p.requires_grad),
+        param_bytes=sum(p.numel() * p.element_size() for p in params),
+        error=error,
+        notes=_unused_notes(rows),
+    )
+
+
+def _unused_notes(rows: Sequence[LayerInfo]) -> tuple[str, ...]:
+    return tuple(
+        f"note: {r.name} does not fit exactly; its stride never reaches the last "
+        f"{format_shape(r.unused)} input pixels (floor, as in PyTorch; strict=True refuses this)"
+        for r in rows
+        if r.unused
+    )
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
+def _is_module(obj: Any) -> bool:
+    try:
+        import torch
+
+        return isinstance(obj, torch.nn.Module)
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return False
+
+
+def _spec_title(spec: Any) -> str:
+    from convlens.spec import format_spec
+
+    text = format_spec(spec)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,335 @@
+"""Rows for any ``nn.Module``, from forward hooks on the meta device.
+
+The module's parameters are swapped for meta tensors with ``torch.func.functional_call``, so the
+forward pass computes shapes only: a 138 M-parameter VGG-16 traces in well under a second and no
+real activation is ever allocated. Layers whose kernels do not run on the meta device fall back to
+one real forward pass on zeros.
+
+Receptive fields are carried along with the tensors themselves: a ``TorchFunctionMode`` sees every
+torch call (convolutions and pooling inside modules, but also residual additions, concatenations
+and reshapes), applies the recurrence of ``geometry._Field`` to windowed ops and passes the widest
+incoming field through everything else. On a residual block this gives the field of the longest
+path, which is how Araujo et al. (Distill 2019) report ResNet receptive fields.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from convlens.analysis.geometry import LayerInfo, _Field, fit_note, same_padding, unused_pixels
+
+# ---------------------------------------------------------------------------------------------
+# Receptive fields through arbitrary torch code
+# ---------------------------------------------------------------------------------------------
+
+_CONVS = {F.conv1d, F.conv2d, torch.conv1d, torch.conv2d}
+_POOLS = {
+    F.max_pool1d, F.max_pool2d, F.avg_pool1d, F.avg_pool2d,
+    F.max_pool1d_with_indices, F.max_pool2d_with_indices,
+    torch.max_pool1d, torch.max_pool2d, torch.avg_pool1d,
+}  # fmt: skip
+_ADAPTIVE = {
+    F.adaptive_avg_pool1d,
+    F.adaptive_avg_pool2d,
+    F.adaptive_max_pool1d,
+    F.adaptive_max_pool2d,
+}
+
+
+def _tuple(value: Any, nd: int) -> tuple[int, ...]:
+    if isinstance(value, int):
+        return (value,) * nd
+    value = tuple(int(v) for v in value)
+    return value * nd if len(value) == 1 else value
+
+
+def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any) -> Any:
+    if name in kwargs:
+        return kwargs[name]
+    return args[index] if len(args) > index else default
+
+
+def _tensors(obj: Any) -> Iterator[torch.Tensor]:
+    if isinstance(obj, torch.Tensor):
+        yield obj
+    elif isinstance(obj, (list, tuple)):
+        for item in obj:
+            yield from _tensors(item)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            yield from _tensors(item)
+
+
+class FieldTracker(TorchFunctionMode):
+    """Attach a receptive-field state to every tensor computed from the input."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[
+            int, tuple[torch.Tensor, _Field]
+        ] = {}  # keeps tensors alive: ids stay unique
+
+    def field(self, tensor: Any) -> _Field | None:
+        entry = self.fields.get(id(tensor)) if isinstance(tensor, torch.Tensor) else None
+        return entry[1] if entry is not None and entry[0] is tensor else None
+
+    def set(self, tensor: torch.Tensor, field: _Field) -> None:
+        self.fields[id(tensor)] = (tensor, field)
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        inputs = [f for t in _tensors((args, kwargs)) if (f := self.field(t)) is not None]
+        if not inputs:
+            return out
+        source = args[0] if args else None
+        first = self.field(source) or max(inputs, key=lambda f: math.prod(f.rf))
+        try:
+            new = self._propagate(func, args, kwargs, first, source, out)
+        except Exception:  # an op we cannot read: keep the widest field rather than fail the trace
+            new = first
+        for t in _tensors(out):
+            if t.dim() >= 1:
+                self.set(t, new)
+        return out
+
+    def _propagate(self, func, args, kwargs, first: _Field, source, out) -> _Field:
+        nd = len(first.rf)
+        if nd == 0 or not isinstance(out, (torch.Tensor, tuple)):
+            return first
+        result = out[0] if isinstance(out, tuple) else out
+        if func in _CONVS:
+            weight = args[1]
+            kernel = tuple(weight.shape[2:])
+            stride = _tuple(_arg(args, kwargs, 3, "stride", 1), nd)
+            dilation = _tuple(_arg(args, kwargs, 5, "dilation", 1), nd)
+            padding = _arg(args, kwargs, 4, "padding", 0)
+            if padding == "same":
+                padding = tuple(same_padding(k, d) for k, d in zip(kernel, dilation))
+            elif padding == "valid":
+                padding = (0,) * nd
+            return first.window(kernel, stride, _tuple(padding, nd), dilation, result.shape[2:])
+        if func in _POOLS:
+            kernel = _tuple(_arg(args, kwargs, 1, "kernel_size", 1), nd)
+            stride = _arg(args, kwargs, 2, "stride", None) or kernel
+            padding = _tuple(_arg(args, kwargs, 3, "padding", 0), nd)
+            is_max = "max" in getattr(func, "__name__", "")
+            dilation = _tuple(_arg(args, kwargs, 4, "dilation", 1), nd) if is_max else (1,) * nd
+            return first.window(kernel, _tuple(stride, nd), padding, dilation, result.shape[2:])
+        if func in _ADAPTIVE:
+            n_in, n_out = first.extent, tuple(result.shape[2:])
+            stride = tuple(max(1, i // o) for i, o in zip(n_in, n_out))
+            kernel = tuple(i - (o - 1) * s for i, o, s in zip(n_in, n_out, stride))
+            return first.window(kernel, stride, (0,) * nd, (1,) * nd, n_out)
+        if func is F.pad:
+            pad = list(_arg(args, kwargs, 1, "pad", ()))
+            lefts = tuple(pad[0::2][:nd][::-1])  # F.pad lists the last dimension first
+            rights = tuple(pad[1::2][:nd][::-1])
+            lefts = (0,) * (nd - len(lefts)) + lefts
+            rights = (0,) * (nd - len(rights)) + rights
+            start = tuple(s - p * j for s, p, j in zip(first.start, lefts, first.jump))
+            extent = tuple(e + a + b for e, a, b in zip(first.extent, lefts, rights))
+            return _Field(first.rf, first.jump, start, extent)
+        if func in (F.linear, torch.matmul, torch.mm, torch.addmm) or (
+            isinstance(source, torch.Tensor)
+            and isinstance(result, torch.Tensor)
+            and source.dim() > 2
+            and result.dim() == 2
+            and result.numel() < source.numel()
+        ):
+            # a layer that mixes every position (fc after flatten, global pooling)
+            return first.whole_map() if first.extent != (1,) * nd else first
+        return first
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows from module hooks
+# ---------------------------------------------------------------------------------------------
+
+_KINDS = {
+    nn.Conv1d: "conv1d", nn.Conv2d: "conv2d", nn.Conv3d: "conv3d", nn.Linear: "linear",
+    nn.MaxPool1d: "maxpool", nn.MaxPool2d: "maxpool", nn.AvgPool1d: "avgpool", nn.AvgPool2d: "avgpool",
+    nn.AdaptiveAvgPool1d: "adaptiveavgpool", nn.AdaptiveAvgPool2d: "adaptiveavgpool",
+    nn.AdaptiveMaxPool2d: "adaptivemaxpool",
+    nn.BatchNorm1d: "batchnorm", nn.BatchNorm2d: "batchnorm", nn.LocalResponseNorm: "lrn",
+    nn.Dropout: "dropout", nn.Dropout2d: "dropout", nn.Flatten: "flatten", nn.ReLU: "relu",
+    nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.Softplus: "softplus", nn.GELU: "gelu",
+    nn.ELU: "elu", nn.LeakyReLU: "leakyrelu", nn.Softmax: "softmax", nn.Identity: "identity",
+}  # fmt: skip
+
+
+def module_kind(module: nn.Module) -> str:
+    kind = _KINDS.get(type(module))
+    if kind == "maxpool" and _tuple(module.kernel_size, 1)[0] == 1:
+        return "subsample"
+    if kind is None and type(module).__name__ == "GlobalAvgPoolFlat":
+        return "gap"
+    return kind or type(module).__name__.lower()
+
+
+def _window(module: nn.Module, nd: int):
+    """(kernel, stride, padding, dilation) of a windowed module, or None."""
+    if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+        dilation = _tuple(module.dilation, nd)
+        if module.padding == "same":
+            padding = tuple(same_padding(k, d) for k, d in zip(module.kernel_size, dilation))
+        elif module.padding == "valid":
+            padding = (0,) * nd
+        else:
+            padding = _tuple(module.padding, nd)
+        return _tuple(module.kernel_size, nd), _tuple(module.stride, nd), padding, dilation
+    if isinstance(module, (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d)):
+        kernel = _tuple(module.kernel_size, nd)
+        stride = _tuple(module.stride or module.kernel_size, nd)
+        dilation = _tuple(getattr(module, "dilation", 1), nd)
+        return kernel, stride, _tuple(module.padding, nd), dilation
+    return None
+
+
+def _macs(module: nn.Module, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> int:
+    if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+        fan_in = module.in_channels // module.groups * math.prod(module.kernel_size)
+        return math.prod(out_shape) * fan_in
+    if isinstance(module, nn.Linear):
+        return math.prod(out_shape[:-1]) * module.in_features * module.out_features
+    return 0
+
+
+@contextmanager
+def _eval_mode(model: nn.Module) -> Iterator[None]:
+    modes = {m: m.training for m in model.modules()}
+    model.eval()
+    try:
+        yield
+    finally:
+        for m, mode in modes.items():
+            m.train(mode)
+
+
+def trace_rows(
+    model: nn.Module, in_shape: Sequence[int], *, meta: bool = True
+) -> tuple[list[LayerInfo], Exception | None]:
+    """Rows for every leaf module (and every module that owns parameters) in execution order.
+
+    Returns the rows and the exception that stopped the forward pass, if any: the rows up to the
+    failing layer are kept so the table shows how far the shapes got.
+    """
+    in_shape = tuple(int(v) for v in in_shape)
+    owners = {m for m in model.modules() if next(m.parameters(recurse=False), None) is not None}
+    leaves = {m for m in model.modules() if next(m.children(), None) is None}
+    names = {m: name for name, m in model.named_modules()}
+    counted: set[int] = set()
+    rows: list[LayerInfo] = []
+    tracker = FieldTracker()
+
+    def hook(module: nn.Module, inputs: tuple, output: Any) -> None:
+        x = next(_tensors(inputs), None)
+        y = next(_tensors(output), None)
+        if x is None or y is None:
+            return
+        i_shape, o_shape = tuple(x.shape[1:]), tuple(y.shape[1:])
+        weights = biases = trainable = 0
+        for pname, _ in module.named_parameters(recurse=False):
+            pid = id_of[module, pname]
+            if pid in counted:
+                continue  # a shared or re-used parameter is counted once
+            counted.add(pid)
+            n = original_sizes[pid]
+            if pname.endswith("bias"):
+                biases += n
+            else:
+                weights += n
+            trainable += n if requires_grad[pid] else 0
+        nd = max(len(i_shape) - 1, 0)
+        window = _window(module, nd)
+        field = tracker.field(y)
+        info = LayerInfo(
+            name=names.get(module, type(module).__name__),
+            kind=module_kind(module),
+            in_shape=i_shape,
+            out_shape=o_shape,
+            weights=weights,
+            biases=biases,
+            trainable=trainable,
+            macs=_macs(module, i_shape, o_shape),
+            rf=field.rf if field else (),
+            jump=field.jump if field else (),
+            start=field.start if field else (),
+        )
+        if window is not None:
+            kernel, stride, padding, dilation = window
+            unused = tuple(
+                unused_pixels(n, k, s, p, d)
+                for n, k, s, p, d in zip(i_shape[1:], kernel, stride, padding, dilation)
+            )
+            info = _replace_window(info, kernel, stride, padding, dilation, unused)
+            info = replace(info, note=fit_note(i_shape[1:], kernel, stride, padding, dilation))
+        rows.append(info)
+
+    # sizes and trainability come from the real parameters (the meta copies lose requires_grad)
+    id_of: dict[tuple[nn.Module, str], int] = {}
+    original_sizes: dict[int, int] = {}
+    requires_grad: dict[int, bool] = {}
+    for m in owners:
+        for pname, p in m.named_parameters(recurse=False):
+            id_of[m, pname] = id(p)
+            original_sizes[id(p)] = p.numel()
+            requires_grad[id(p)] = p.requires_grad
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if m in leaves or m in owners]
+    error: Exception | None = None
+    try:
+        with _eval_mode(model), torch.no_grad():
+            device = torch.device("meta") if meta else _device_of(model)
+            x = torch.zeros((1, *in_shape), device=device)
+            tracker.set(x, _Field.of_input(in_shape[1:] if len(in_shape) > 1 else ()))
+            with tracker:
+                if meta:
+                    state = {
+                        k: torch.empty_like(v, device="meta")
+                        for k, v in {
+                            **dict(model.named_parameters()),
+                            **dict(model.named_buffers()),
+                        }.items()
+                    }
+                    torch.func.functional_call(model, state, (x,), strict=False, tie_weights=True)
+                else:
+                    model(x)
+    except Exception as err:  # reported in the summary, after the rows that worked
+        error = err
+    finally:
+        for h in handles:
+            h.remove()
+    if error is not None and meta and _is_meta_limitation(error):
+        return trace_rows(model, in_shape, meta=False)
+    return rows, error
+
+
+def _is_meta_limitation(error: Exception) -> bool:
+    text = str(error).lower()
+    return isinstance(error, NotImplementedError) or "meta" in text
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    p = next(model.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
+def _replace_window(info, kernel, stride, padding, dilation, unused) -> LayerInfo:
+    return replace(
+        info,
+        kernel_size=kernel,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        unused=unused if any(unused) else (),
+    )
