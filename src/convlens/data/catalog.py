@@ -1,0 +1,238 @@
+"""The data set table and ``load_dataset``: name -> loader, then splits, statistics and tensors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from convlens.data.tensors import TensorData, channel_stats
+from convlens.errors import DataError
+
+Splits = dict[str, tuple[np.ndarray, np.ndarray]]  # "train"/"test" -> (x, y)
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    title: str
+    downloads: bool  # False: generated or bundled, never needs a network
+    load: Callable[[str | Path | None, bool, dict[str, Any]], tuple[Splits, tuple[str, ...]]]
+
+
+def _no_options(name: str, options: dict[str, Any]) -> None:
+    if options:
+        raise DataError(f"{name} takes no options, got {', '.join(sorted(options))}")
+
+
+def _idx(dataset_name: str) -> Callable[..., tuple[Splits, tuple[str, ...]]]:
+    def load(
+        root: str | Path | None, download: bool, options: dict[str, Any]
+    ) -> tuple[Splits, tuple[str, ...]]:
+        from convlens.data.mnist import FASHION_MNIST, MNIST, load_idx_split
+
+        dataset = {"mnist": MNIST, "fashion-mnist": FASHION_MNIST}[dataset_name]
+        verify = bool(options.pop("verify", True))
+        _no_options(dataset_name, options)
+        splits = {
+            s: load_idx_split(dataset, s, root, download=download, verify=verify)
+            for s in ("train", "test")
+        }
+        return splits, dataset.classes
+
+    return load
+
+
+def _cifar(
+    root: str | Path | None, download: bool, options: dict[str, Any]
+) -> tuple[Splits, tuple[str, ...]]:
+    from convlens.data.cifar import CLASSES, load_cifar_split
+
+    verify = bool(options.pop("verify", True))
+    _no_options("cifar10", options)
+    return {
+        s: load_cifar_split(s, root, download=download, verify=verify) for s in ("train", "test")
+    }, CLASSES
+
+
+def _mnist1d(
+    root: str | Path | None, download: bool, options: dict[str, Any]
+) -> tuple[Splits, tuple[str, ...]]:
+    from convlens.data.mnist1d import CLASSES, Mnist1dConfig, generate
+
+    splits = generate(Mnist1dConfig.from_options(options))
+    # (N, L) float64 -> (N, 1, L) float32: one channel, ready for Conv1d.
+    return {s: (x[:, None, :].astype(np.float32), y) for s, (x, y) in splits.items()}, CLASSES
+
+
+def _bundled(name: str) -> Callable[..., tuple[Splits, tuple[str, ...]]]:
+    def load(
+        root: str | Path | None, download: bool, options: dict[str, Any]
+    ) -> tuple[Splits, tuple[str, ...]]:
+        from convlens.data.bundled import load_bundled
+
+        _no_options(name, options)
+        return load_bundled(name)
+
+    return load
+
+
+DATASETS: dict[str, Entry] = {
+    e.name: e
+    for e in (
+        Entry("mnist", "MNIST handwritten digits, 28x28 gray", True, _idx("mnist")),
+        Entry("fashion-mnist", "Fashion-MNIST clothing, 28x28 gray", True, _idx("fashion-mnist")),
+        Entry("cifar10", "CIFAR-10 objects, 32x32 color", True, _cifar),
+        Entry("mnist1d", "MNIST-1D, generated 1-D digits of length 40", False, _mnist1d),
+        Entry("digits", "scikit-learn digits, 8x8 gray", False, _bundled("digits")),
+        Entry("iris", "Iris flowers, 4 measurements", False, _bundled("iris")),
+    )
+}
+SPLITS = ("train", "val", "test")
+
+
+def list_datasets() -> list[str]:
+    return list(DATASETS)
+
+
+def entry(name: str) -> Entry:
+    key = name.lower().replace("_", "-")
+    key = {
+        "fashion": "fashion-mnist",
+        "fashionmnist": "fashion-mnist",
+        "cifar-10": "cifar10",
+        "mnist-1d": "mnist1d",
+    }.get(key, key)
+    if key not in DATASETS:
+        raise DataError(f"unknown data set {name!r}; known data sets: {', '.join(DATASETS)}")
+    return DATASETS[key]
+
+
+# Recently loaded raw splits, so train, val and test (which all need the train statistics) read
+# the files once per process. Keyed by everything that decides the content.
+_CACHE: dict[tuple, tuple[Splits, tuple[str, ...]]] = {}
+_CACHE_SIZE = 4
+
+
+def load_splits(
+    name: str, root: str | Path | None = None, *, download: bool = True, **options: Any
+) -> tuple[Splits, tuple[str, ...]]:
+    """The official train and test arrays (numpy, as stored) and the class names."""
+    from convlens.data.sources import cache_dir
+
+    e = entry(name)
+    key = (e.name, str(root), download, str(cache_dir()), repr(sorted(options.items())))
+    if key not in _CACHE:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = e.load(root, download, dict(options))
+    return _CACHE[key]
+
+
+def val_indices(n_train: int, val_size: int | float, seed: int) -> np.ndarray:
+    """Sorted indices of the train samples held out for validation (a seeded random subset)."""
+    if 0 < val_size < 1:
+        count = round(n_train * float(val_size))
+    elif float(val_size).is_integer():
+        count = int(val_size)
+    else:
+        raise DataError(f"val_size {val_size} must be a count or a fraction between 0 and 1")
+    if not 0 < count < n_train:
+        raise DataError(f"val_size {val_size} leaves no train or no val samples out of {n_train}")
+    return np.sort(np.random.default_rng(seed).permutation(n_train)[:count])
+
+
+def load_dataset(
+    name: str,
+    split: str = "train",
+    root: str | Path | None = None,
+    *,
+    download: bool = True,
+    val_size: int | float = 0,
+    seed: int = 0,
+    **options: Any,
+) -> TensorData:
+    """One split of a data set as tensors in memory.
+
+    split: "train", "test" or "val". "val" is a seeded random subset of the official train split,
+    of ``val_size`` samples (a count, or a fraction of train); when ``val_size > 0``, "train" is
+    the rest. mean/std always come from the samples "train" returns. ``options`` go to the data
+    set (mnist1d: num_samples, corr_noise_scale, iid_noise_scale, seed, shuffle, ...).
+    """
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    if val_size < 0:
+        raise DataError(f"val_size must not be negative, got {val_size}")
+    if split == "val" and not val_size:
+        raise DataError("split 'val' needs val_size > 0 (a count or a fraction of the train split)")
+    splits, classes = load_splits(name, root, download=download, **options)
+    x_train, y_train = splits["train"]
+    if val_size:
+        held = np.zeros(len(y_train), dtype=bool)
+        held[val_indices(len(y_train), val_size, seed)] = True
+        x_fit = x_train[~held]
+    else:
+        x_fit = x_train
+    mean, std = channel_stats(x_fit)
+    if split == "test":
+        x, y = splits["test"]
+    elif split == "val":
+        x, y = x_train[held], y_train[held]
+    elif val_size:
+        x, y = x_fit, y_train[~held]
+    else:
+        x, y = x_train, y_train
+    return TensorData(
+        name=entry(name).name,
+        split=split,
+        x=torch.from_numpy(np.array(x, copy=True)),
+        y=torch.from_numpy(np.array(y, dtype=np.int64, copy=True)),
+        classes=classes,
+        mean=mean,
+        std=std,
+    )
+
+
+def dataset_info(
+    name: str, root: str | Path | None = None, *, download: bool = False, **options: Any
+) -> dict[str, Any]:
+    """What ``convlens data info`` shows: source, sizes, classes and counts, shape, statistics."""
+    e = entry(name)
+    splits, classes = load_splits(e.name, root, download=download, **options)
+    x_train = splits["train"][0]
+    mean, std = channel_stats(x_train)
+    counts = {s: np.bincount(y, minlength=len(classes)).tolist() for s, (_, y) in splits.items()}
+    return {
+        "name": e.name,
+        "title": e.title,
+        "source": _source(e, root),
+        "classes": list(classes),
+        "sizes": {s: len(y) for s, (_, y) in splits.items()},
+        "class_counts": counts,
+        "balanced": all(min(c) == max(c) for c in counts.values()),
+        "in_shape": list(x_train.shape[1:]),
+        "dtype": str(x_train.dtype),
+        "mean": list(mean),
+        "std": list(std),
+    }
+
+
+def _source(e: Entry, root: str | Path | None) -> str:
+    if e.name in ("mnist", "fashion-mnist"):
+        from convlens.data.mnist import FASHION_MNIST, MNIST
+        from convlens.data.sources import find_local
+
+        dataset = MNIST if e.name == "mnist" else FASHION_MNIST
+        found = find_local(dataset.remote(dataset.files["train"][0]), e.name, root)
+        return str(found.parent) if found else "not found"
+    if e.name == "cifar10":
+        from convlens.data.cifar import ARCHIVE, find_folder
+        from convlens.data.sources import find_local
+
+        found = find_folder(root) or find_local(ARCHIVE, e.name, root)
+        return str(found) if found else "not found"
+    return "generated locally (no download)" if e.name == "mnist1d" else "bundled with scikit-learn"
