@@ -1,0 +1,101 @@
+"""Evaluation and prediction: batched forward passes without gradients.
+
+``evaluate`` returns plain numbers (loss, accuracy, per-class accuracy, confusion matrix) so that
+the CLI, the report and a notebook can each render them their own way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from convlens.train.config import TrainConfig
+from convlens.train.device import Hardware, choose_hardware
+
+
+def _batches(x: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
+    for start in range(0, x.shape[0], batch_size):
+        yield x[start : start + batch_size]
+
+
+@torch.inference_mode()
+def logits_of(
+    model: nn.Module, x: torch.Tensor, hw: Hardware, batch_size: int = 1024, tta: bool = False
+) -> torch.Tensor:
+    """Float32 logits (N, classes) for normalised inputs x; with ``tta``, averaged with the
+    horizontally flipped images (test-time augmentation, as in airbench's evaluation)."""
+    was_training = model.training
+    model.eval()
+    out = []
+    try:
+        for xb in _batches(x, batch_size):
+            xb = xb.to(hw.device, non_blocking=True)
+            if hw.channels_last and xb.dim() == 4:
+                xb = xb.contiguous(memory_format=torch.channels_last)
+            with hw.autocast():
+                logits = model(xb).float()
+                if tta and xb.dim() == 4:
+                    logits = 0.5 * (logits + model(xb.flip(-1)).float())
+            out.append(logits)
+    finally:
+        model.train(was_training)
+    return torch.cat(out) if out else torch.empty(0)
+
+
+def confusion_matrix(y_true: torch.Tensor, y_pred: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """counts[i, j] = examples of class i predicted as class j."""
+    index = y_true.long() * num_classes + y_pred.long()
+    return torch.bincount(index.cpu(), minlength=num_classes**2).view(num_classes, num_classes)
+
+
+def metrics_from_logits(
+    logits: torch.Tensor, y: torch.Tensor, num_classes: int, *, full: bool = True
+) -> dict[str, Any]:
+    y = y.to(logits.device)
+    loss = F.cross_entropy(logits, y).item() if len(y) else float("nan")
+    pred = logits.argmax(1)
+    acc = (pred == y).float().mean().item() if len(y) else float("nan")
+    result: dict[str, Any] = {"loss": loss, "acc": acc, "n": len(y)}
+    if full:
+        cm = confusion_matrix(y, pred, num_classes)
+        totals = cm.sum(1).clamp(min=1)
+        result["per_class_acc"] = (cm.diag().float() / totals).tolist()
+        result["confusion"] = cm.tolist()
+    return result
+
+
+def evaluate(
+    model: nn.Module,
+    data: Any,
+    config: TrainConfig | None = None,
+    *,
+    full: bool = True,
+    hardware: Hardware | None = None,
+) -> dict[str, Any]:
+    """Loss and accuracy of ``model`` on a TensorData; with ``full``, per-class accuracy and the
+    confusion matrix too. The model moves to the device that ``config`` picks."""
+    config = config or TrainConfig(verbose=0)
+    hw = hardware or choose_hardware(config, len(data.in_shape) - 1)
+    model.to(hw.device)
+    if hw.channels_last and len(data.in_shape) == 3:
+        model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    logits = logits_of(
+        model, data.float_x(device=hw.device), hw, config.eval_batch_size, config.tta
+    )
+    return metrics_from_logits(logits, data.y, data.num_classes, full=full)
+
+
+def predict(
+    model: nn.Module, x: Any, config: TrainConfig | None = None, *, hardware: Hardware | None = None
+) -> torch.Tensor:
+    """Class probabilities (N, classes) on the CPU for a TensorData or a normalised float tensor."""
+    config = config or TrainConfig(verbose=0)
+    inputs = x.float_x() if hasattr(x, "float_x") else torch.as_tensor(x, dtype=torch.float32)
+    hw = hardware or choose_hardware(config, inputs.dim() - 2)
+    model.to(hw.device)
+    logits = logits_of(model, inputs, hw, config.eval_batch_size, config.tta)
+    return logits.softmax(1).cpu()

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from train_toydata import image_data, sequence_data
+
+from convlens.build import build_model
+from convlens.errors import ConfigError, TrainingError
+from convlens.train import TrainConfig, evaluate, fit, load_checkpoint, predict
+
+FLOAT32 = {"precision": "float32", "device": "cpu", "verbose": 0}
+
+
+def test_overfits_a_tiny_batch_of_random_labels():
+    # 32 images with random labels carry no signal: reaching 100% means the loop really
+    # optimises (forward, backward, step, schedule) rather than learning a shortcut.
+    data = image_data(n=32, classes=4)
+    torch.manual_seed(0)
+    model = build_model("conv3x3x16-bn-pool2-fc64-fc4", data.in_shape)
+    config = TrainConfig(
+        epochs=60, batch_size=32, optimizer="adam", lr=3e-3, weight_decay=0, **FLOAT32
+    )
+    history = fit(model, data, config)
+    assert history.records[-1]["acc"] == 1.0
+    assert evaluate(model, data, config)["acc"] == 1.0
+    assert history.records[-1]["loss"] < history.records[0]["loss"] / 10
+
+
+def test_history_has_one_record_per_epoch_and_a_val_score():
+    data = sequence_data()
+    model = build_model("conv1d5x8-pool2-fc2", data.in_shape)
+    history = fit(model, data, TrainConfig(epochs=3, batch_size=32, **FLOAT32), val=data, test=data)
+    assert history["epoch"] == [1, 2, 3]
+    assert len(history["val_acc"]) == 3
+    assert history.test is not None and history.test["n"] == len(data)
+    # 256 examples, batch 32: 8 steps an epoch
+    assert history["step"] == [8, 16, 24]
+    assert history.best is not None
+
+
+def test_run_directory_holds_the_files_other_parts_read(tmp_path):
+    data = sequence_data()
+    model = build_model("conv1d5x8-pool2-fc2", data.in_shape)
+    fit(model, data, TrainConfig(epochs=2, batch_size=64, **FLOAT32), val=data, run_dir=tmp_path)
+    names = {p.name for p in tmp_path.iterdir()}
+    for stem in ("last", "best", "state"):
+        assert {f"{stem}.json", f"{stem}.safetensors"} <= names
+    assert {"config.json", "config.toml", "metrics.jsonl", "metrics.csv"} <= names
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
+    csv = (tmp_path / "metrics.csv").read_text().splitlines()
+    assert csv[0].startswith("epoch,step,loss,acc") and len(csv) == 3
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    # the saved weights are the model's
+    ckpt = load_checkpoint(tmp_path / "last")
+    for key, value in model.state_dict().items():
+        assert torch.equal(ckpt.model.state_dict()[key], value)
+
+
+def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
+    data = sequence_data()
+    model = build_model("conv1d5x8-pool2-fc2", data.in_shape)
+
+    def poison(step: int) -> None:
+        if step == 10:  # in the second epoch (8 steps an epoch)
+            with torch.no_grad():
+                model.fc1.weight.fill_(float("nan"))
+
+    config = TrainConfig(epochs=3, batch_size=32, **FLOAT32)
+    with pytest.raises(TrainingError, match=r"loss became nan at step 11 .*last good checkpoint"):
+        fit(model, data, config, run_dir=tmp_path, on_step=poison)
+    last = load_checkpoint(tmp_path / "last")
+    assert last.meta["epoch"] == 1
+    assert all(torch.isfinite(v).all() for v in last.model.state_dict().values())
+
+
+def test_early_stopping_stops_when_the_monitor_stalls():
+    data = sequence_data()
+    model = build_model("conv1d5x8-pool2-fc2", data.in_shape)
+    # lr so small that val_acc cannot move from one epoch to the next
+    config = TrainConfig(
+        epochs=20, batch_size=64, lr=1e-9, schedule="constant", warmup=0, patience=2, **FLOAT32
+    )
+    history = fit(model, data, config, val=data)
+    assert history.stopped == "early_stopping"
+    assert len(history.records) == 3
+
+
+def test_keyboard_interrupt_saves_and_returns(tmp_path):
+    data = sequence_data()
+    model = build_model("conv1d5x8-pool2-fc2", data.in_shape)
+
+    def interrupt(step: int) -> None:
+        if step == 5:
+            raise KeyboardInterrupt
+
+    history = fit(
+        model,
+        data,
+        TrainConfig(epochs=2, batch_size=32, **FLOAT32),
+        run_dir=tmp_path,
+        on_step=interrupt,
+    )
+    assert history.stopped == "interrupted"
+    assert json.loads((tmp_path / "state.json").read_text())["step"] == 5
+
+
+def test_predict_returns_probabilities(seq):
+    model = build_model("conv1d5x8-pool2-fc2", seq.in_shape)
+    probs = predict(model, seq, TrainConfig(**FLOAT32))
+    assert probs.shape == (len(seq), 2)
+    assert torch.allclose(probs.sum(1), torch.ones(len(seq)))
+
+
+def test_resume_needs_a_run_directory(seq):
+    model = build_model("conv1d5x8-pool2-fc2", seq.in_shape)
+    with pytest.raises(ConfigError, match="run directory"):
+        fit(model, seq, TrainConfig(**FLOAT32), resume=True)
