@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -67,7 +68,7 @@ def _module(layer: Layer, row: LayerInfo) -> nn.Module:
     in_shape = row.in_shape
     nd = len(in_shape) - 1
     if isinstance(layer, Conv):
-        cls = nn.Conv1d if layer.ndim == 1 else nn.Conv2d
+        cls: Any = nn.Conv1d if layer.ndim == 1 else nn.Conv2d
         return cls(
             in_shape[0],
             layer.out_channels,

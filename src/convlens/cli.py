@@ -65,17 +65,12 @@ def _top_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if (
-        not argv
-        or argv[0] in ("-h", "--help")
-        or (argv[0] not in COMMANDS and argv[0].startswith("-"))
-    ):
-        args, _ = _top_parser().parse_known_args(argv)
-        if args.version:
-            from convlens import __version__
+    if argv[:1] == ["--version"]:
+        from convlens import __version__
 
-            print(f"convlens {__version__}")
-            return 0
+        print(f"convlens {__version__}")
+        return 0
+    if not argv or argv[0] in ("-h", "--help"):
         _top_parser().print_help()
         return 0
     name, rest = argv[0], argv[1:]

@@ -275,7 +275,7 @@ def _parse_token(token: str) -> Layer:
     if m := _CONV.fullmatch(token):
         return _parse_conv(m)
     if m := _POOL.fullmatch(token):
-        kind = "avg" if m["kind"] == "avgpool" else "max"
+        kind: Literal["max", "avg"] = "avg" if m["kind"] == "avgpool" else "max"
         stride = int(m["s"]) if m["s"] else None
         return Pool(kind, int(m["k"]), stride, int(m["p"] or 0))
     if m := _SUB.fullmatch(token):

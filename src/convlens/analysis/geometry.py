@@ -316,10 +316,7 @@ def _arith(layer: Layer, in_shape: tuple[int, ...], name: str, strict: bool, fie
         info = replace(base, kind="batchnorm", weights=c, biases=c, trainable=2 * c)
         return _with_field(info, field), field
 
-    kind = {
-        LocalResponseNorm: "lrn",
-        Dropout: "dropout",
-    }.get(type(layer))
+    kind: str | None = {LocalResponseNorm: "lrn", Dropout: "dropout"}.get(type(layer))
     if isinstance(layer, Activation):
         kind = "leakyrelu" if layer.name == "lrelu" else layer.name
     if kind is None:
@@ -345,7 +342,7 @@ def _unused(spatial, kernel, stride, padding, dilation) -> tuple[int, ...]:
 # Whole specs
 # ---------------------------------------------------------------------------------------------
 
-_PREFIX = {
+_PREFIX: dict[type, str] = {
     Conv: "conv",
     Pool: "pool",
     Linear: "fc",
@@ -362,7 +359,7 @@ def layer_names(spec: Spec) -> list[str]:
     counts: dict[str, int] = {}
     names = []
     for layer in spec:
-        prefix = layer.name if isinstance(layer, Activation) else _PREFIX[type(layer)]
+        prefix = layer.name if isinstance(layer, Activation) else _PREFIX.get(type(layer), "layer")
         counts[prefix] = counts.get(prefix, 0) + 1
         names.append(f"{prefix}{counts[prefix]}")
     return names

@@ -45,6 +45,10 @@ _ADAPTIVE = {
 }
 
 
+def _is_windowed(func: Any) -> bool:
+    return func in _CONVS or func in _POOLS or func in _ADAPTIVE or func is F.pad
+
+
 def _tuple(value: Any, nd: int) -> tuple[int, ...]:
     if isinstance(value, int):
         return (value,) * nd
@@ -92,7 +96,10 @@ class FieldTracker(TorchFunctionMode):
         if not inputs:
             return out
         source = args[0] if args else None
-        first = self.field(source) or max(inputs, key=lambda f: math.prod(f.rf))
+        widest = max(inputs, key=lambda f: math.prod(f.rf))
+        # windowed ops act on their first argument; everything else (an addition, a
+        # concatenation) sees the union of its inputs' fields, i.e. the widest
+        first = (self.field(source) if _is_windowed(func) else None) or widest
         try:
             new = self._propagate(func, args, kwargs, first, source, out)
         except Exception:  # an op we cannot read: keep the widest field rather than fail the trace

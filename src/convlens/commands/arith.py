@@ -1,0 +1,97 @@
+"""`convlens arith`: the lecture calculator for one conv or pooling layer.
+
+convlens arith --input 32x32 --channels 3 --kernel 5 --filters 10 --padding 2
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input", "-i", required=True,
+                        help="input size: HxW (an image), CxHxW, or N (a 1-D signal of length N)")  # fmt: skip
+    parser.add_argument(
+        "--channels", "-c", type=int, help="input channels (default 1, or C of CxHxW)"
+    )
+    parser.add_argument("--kernel", "-k", type=int, required=True, help="kernel (filter) size F")
+    parser.add_argument("--stride", "-s", type=int, default=1, help="stride S (default 1)")
+    parser.add_argument(
+        "--padding", "-p", default="0", help="zero padding P, or 'same' (default 0)"
+    )
+    parser.add_argument("--dilation", "-d", type=int, default=1, help="dilation D (default 1)")
+    parser.add_argument(
+        "--filters", "-n", type=int, default=1, help="number of filters K = output channels"
+    )
+    parser.add_argument("--pool", choices=("max", "avg"), help="a pooling window instead of a conv")
+    parser.add_argument(
+        "--strict", action="store_true", help="refuse a stride that does not fit exactly"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from convlens.analysis.geometry import (
+        effective_kernel,
+        format_shape,
+        layer_arithmetic,
+        parse_shape,
+    )
+    from convlens.errors import ConfigError
+    from convlens.spec import Conv, Pool
+
+    dims = parse_shape(args.input)
+    spatial: tuple[int, ...]
+    if len(dims) == 3:
+        channels, spatial = dims[0], dims[1:]
+        if args.channels and args.channels != channels:
+            raise ConfigError(
+                f"--channels {args.channels} contradicts the {channels} channels of --input"
+            )
+    elif len(dims) in (1, 2):
+        channels, spatial = args.channels or 1, dims
+    else:
+        raise ConfigError("--input takes N, HxW or CxHxW")
+    if args.padding != "same" and not args.padding.isdigit():
+        raise ConfigError(f"--padding must be a whole number or 'same', not {args.padding!r}")
+    nd = len(spatial)
+    layer: Conv | Pool
+    if args.pool:
+        if args.padding == "same":
+            raise ConfigError("pooling takes a numeric --padding")
+        layer = Pool(args.pool, args.kernel, args.stride, int(args.padding))  # type: ignore[arg-type]
+    else:
+        padding: Any = "same" if args.padding == "same" else (int(args.padding),)
+        layer = Conv(args.filters, (args.kernel,) * nd, (args.stride,), padding, (args.dilation,))
+    info = layer_arithmetic(layer, (channels, *spatial), strict=args.strict, name="layer")
+
+    n, k, s, p, d = spatial[0], args.kernel, args.stride, info.padding[0], args.dilation
+    extent = effective_kernel(k, d)
+    what = (
+        f"{args.pool} pooling {k}"
+        if args.pool
+        else f"{args.filters} filter(s) {'x'.join([str(k)] * nd)}"
+    )
+    print(f"input {format_shape((channels, *spatial))} (C x {'H x W' if nd == 2 else 'L'}), {what}, "
+          f"stride {s}, padding {p}, dilation {d}")  # fmt: skip
+    if d != 1:
+        print(f"dilated kernel extent: F_eff = D(F - 1) + 1 = {d}({k} - 1) + 1 = {extent}")
+    exact = (n + 2 * p - extent) / s + 1
+    exact_text = (
+        f"{exact:g}" if exact.is_integer() else f"{exact:.2f}, floored to {info.out_shape[1]}"
+    )
+    print(f"output size: (N + 2P - F)/S + 1 = ({n} + 2*{p} - {extent})/{s} + 1 = {exact_text}"
+          f"  ->  {format_shape(info.out_shape)}")  # fmt: skip
+    if info.unused:
+        print(f"warning: the stride never reaches the last {format_shape(info.unused)} input pixel(s);"
+              " --strict refuses this layer")  # fmt: skip
+    if args.pool:
+        print("parameters: 0 (pooling has none)")
+    else:
+        fan_in = channels * k**nd
+        print(f"parameters: ({'*'.join([str(k)] * nd)}*{channels} + 1) * {args.filters} = {info.params:,}"
+              f" ({info.weights:,} weights + {info.biases:,} biases; {fan_in + 1} per filter)")  # fmt: skip
+        print(f"MACs: {info.out_elements:,} outputs x {fan_in} = {info.macs:,} "
+              f"({2 * info.macs:,} FLOPs)")  # fmt: skip
+    print(f"receptive field: {format_shape(info.rf)}, jump {format_shape(info.jump)}")
+    return 0

@@ -1,0 +1,93 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from convlens.cli import COMMANDS, main
+
+
+def test_help_does_not_import_torch_or_matplotlib():
+    code = (
+        "import sys\nfrom convlens.cli import main\nmain(['--help'])\n"
+        "print('heavy:', sorted(m for m in ('torch', 'matplotlib', 'numpy') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert "heavy: []" in out
+    for name in COMMANDS:
+        assert name in out
+
+
+def test_every_command_has_help(capsys):
+    for name in COMMANDS:
+        with pytest.raises(SystemExit) as exit_:
+            main([name, "--help"])
+        assert exit_.value.code == 0, name
+        assert "usage: convlens " + name in capsys.readouterr().out
+
+
+def _one_line_error(capsys, argv):
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+    return err
+
+
+def test_unknown_command(capsys):
+    assert "unknown command" in _one_line_error(capsys, ["frobnicate"])
+
+
+def test_summary_of_a_spec(capsys):
+    assert (
+        main(["summary", "conv5x5x6-pool2-conv5x5x16-pool2-fc120-fc84-fc10", "--input", "1x32x32"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "61,706" in out  # 156 + 2,416 + 48,120 + 10,164 + 850
+    assert "fc3" in out
+
+
+def test_summary_json(capsys):
+    assert main(["summary", "conv3x3x4-fc2", "--input", "1x5x5", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    # conv: (9 + 1) * 4 = 40; fc: 4*3*3*2 + 2 = 74
+    assert data["total_params"] == 114
+    assert data["rows"][0]["out_shape"] == [4, 3, 3]
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["summary", "conv3x3x4-wobble", "--input", "1x8x8"], "token 2 'wobble'"),
+        (["summary", "conv3x3x4", "--input", "3xfoo"], "cannot read the input shape"),
+        (["summary", "conv3x3x4"], "needs --input"),
+        (["summary", "conv9x9x4", "--input", "1x5x5"], "does not fit"),
+        (["summary", "conv3x3x4s3", "--input", "1x7x7", "--strict"], "(7 - 3)/3 + 1 = 2.33"),
+        (["arith", "--input", "7x7", "--kernel", "3", "--stride", "3", "--strict"], "2.33"),
+        (["arith", "--input", "7x7", "--kernel", "3", "--padding", "lots"], "--padding"),
+    ],
+)
+def test_bad_input_is_one_sentence_and_exit_2(capsys, argv, words):
+    assert words in _one_line_error(capsys, argv)
+
+
+def test_bad_flag_is_one_sentence_and_exit_2(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["arith", "--input", "7x7", "--kernel", "three"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "invalid int value" in err
+
+
+def test_arith_prints_the_lecture_formula(capsys):
+    assert (
+        main(["arith", "--input", "3x32x32", "--kernel", "5", "--filters", "10", "--padding", "2"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "(32 + 2*2 - 5)/1 + 1 = 32" in out
+    assert "(5*5*3 + 1) * 10 = 760" in out
