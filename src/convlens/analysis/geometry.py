@@ -316,14 +316,14 @@ def _arith(layer: Layer, in_shape: tuple[int, ...], name: str, strict: bool, fie
         info = replace(base, kind="batchnorm", weights=c, biases=c, trainable=2 * c)
         return _with_field(info, field), field
 
-    kind: str | None = {LocalResponseNorm: "lrn", Dropout: "dropout"}.get(type(layer))
+    other: str | None = {LocalResponseNorm: "lrn", Dropout: "dropout"}.get(type(layer))
     if isinstance(layer, Activation):
-        kind = "leakyrelu" if layer.name == "lrelu" else layer.name
-    if kind is None:
+        other = "leakyrelu" if layer.name == "lrelu" else layer.name
+    if other is None:
         raise LayerFitError(f"{layer!r} is not a spec layer")
     if isinstance(layer, LocalResponseNorm) and len(in_shape) < 2:
         raise LayerFitError(f"lrn needs maps, but receives {_shape(in_shape)}")
-    return _with_field(replace(base, kind=kind), field), field
+    return _with_field(replace(base, kind=other), field), field
 
 
 def _with_field(info: LayerInfo, field: _Field) -> LayerInfo:
