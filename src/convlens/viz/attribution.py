@@ -1,0 +1,193 @@
+"""Which input pixels a prediction depends on.
+
+- ``saliency``: the plain gradient ∂y_c/∂x (Simonyan, Vedaldi & Zisserman 2014, section 3).
+- ``guided_backprop`` and ``deconvnet``: the same backward pass with another rule at every ReLU
+  (see ``relu_rules``).
+- ``grad_cam``: ReLU(Σ_k α_k A^k) with α_k the spatial mean of ∂y_c/∂A^k over a conv layer's maps
+  A (Selvaraju et al. 2017, equations 1–2), upsampled to the input; ``guided_grad_cam`` is its
+  product with guided backprop (section 3.1 of the same paper).
+- ``occlusion``: how much the score drops when a window of the input is replaced by a baseline
+  (Zeiler & Fergus 2014, section 4.2).
+- ``smoothgrad``: the gradient averaged over noisy copies of the input (Smilkov et al. 2017), with
+  noise σ a fraction of the input's value range (they recommend 10–20 %).
+
+Every function takes one input, ``(C, *spatial)`` or ``(1, C, *spatial)``, and a target class
+(default: the predicted one), puts the model in eval mode for the pass and restores it after.
+Gradient maps come back with the input's shape ``(C, *spatial)``; Grad-CAM and occlusion give one
+value per pixel, ``spatial``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from convlens.errors import ConfigError
+from convlens.viz.activations import capture
+from convlens.viz.layers import find_conv
+from convlens.viz.relu_rules import relu_rule
+
+
+@contextmanager
+def _eval(model: nn.Module) -> Iterator[None]:
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
+def _batch(x: torch.Tensor) -> torch.Tensor:
+    x = torch.as_tensor(x).detach().float()
+    return x.unsqueeze(0) if x.dim() in (2, 3) else x[:1]
+
+
+def _target(logits: torch.Tensor, target: int | None) -> int:
+    n = logits.shape[-1]
+    if target is None:
+        return int(logits[0].argmax())
+    if not 0 <= target < n:
+        raise ConfigError(f"class {target} is out of range; the model has classes 0 to {n - 1}")
+    return int(target)
+
+
+def predicted_class(model: nn.Module, x: torch.Tensor) -> int:
+    """The class the model predicts for one input."""
+    with _eval(model), torch.no_grad():
+        return int(model(_batch(x))[0].argmax())
+
+
+def input_gradient(
+    model: nn.Module, x: torch.Tensor, target: int | None = None, *, rule: str = "backprop"
+) -> torch.Tensor:
+    """∂y_target/∂x for one input, with ``rule`` deciding how gradients cross the ReLUs."""
+    xb = _batch(x).requires_grad_(True)
+    with _eval(model), relu_rule(rule):
+        logits = model(xb)
+        c = _target(logits, target)
+        (grad,) = torch.autograd.grad(logits[0, c], xb)
+    return grad[0].detach()
+
+
+def saliency(model: nn.Module, x: torch.Tensor, target: int | None = None) -> torch.Tensor:
+    """The plain gradient of the target logit with respect to the input, shape ``(C, *spatial)``."""
+    return input_gradient(model, x, target, rule="backprop")
+
+
+def guided_backprop(model: nn.Module, x: torch.Tensor, target: int | None = None) -> torch.Tensor:
+    """Guided backpropagation: no negative gradient passes any ReLU (works with in-place and F.relu)."""
+    return input_gradient(model, x, target, rule="guided")
+
+
+def deconvnet(model: nn.Module, x: torch.Tensor, target: int | None = None) -> torch.Tensor:
+    """The deconvnet's backward pass: ReLUs rectify the gradient instead of masking by the input."""
+    return input_gradient(model, x, target, rule="deconvnet")
+
+
+def grad_cam(
+    model: nn.Module, x: torch.Tensor, target: int | None = None, layer: str | None = None
+) -> torch.Tensor:
+    """Grad-CAM at a conv layer (default: the last one), upsampled to the input's spatial size."""
+    name, _ = find_conv(model, layer, last=True)
+    xb = _batch(x)
+    with _eval(model), capture(model, [name], keep_graph=True) as store, torch.enable_grad():
+        logits = model(xb)
+        c = _target(logits, target)
+        maps = store[name]  # (1, K, *s)
+        (grads,) = torch.autograd.grad(logits[0, c], maps)
+    spatial = tuple(range(2, maps.dim()))
+    alpha = grads.mean(dim=spatial, keepdim=True)  # (1, K, 1...)
+    cam = F.relu((alpha * maps).sum(dim=1, keepdim=True)).detach()  # (1, 1, *s)
+    mode = "linear" if cam.dim() == 3 else "bilinear"
+    cam = F.interpolate(cam, size=tuple(xb.shape[2:]), mode=mode, align_corners=False)
+    return cam[0, 0]
+
+
+def guided_grad_cam(
+    model: nn.Module, x: torch.Tensor, target: int | None = None, layer: str | None = None
+) -> torch.Tensor:
+    """Guided backprop weighted pixel by pixel by Grad-CAM, shape ``(C, *spatial)``."""
+    c = target if target is not None else predicted_class(model, x)
+    return guided_backprop(model, x, c) * grad_cam(model, x, c, layer).unsqueeze(0)
+
+
+def occlusion(
+    model: nn.Module,
+    x: torch.Tensor,
+    target: int | None = None,
+    *,
+    window: int = 8,
+    stride: int = 4,
+    baseline: float = 0.0,
+    score: str = "prob",
+    batch_size: int = 64,
+) -> torch.Tensor:
+    """Score drop when a ``window``-square patch is set to ``baseline``, averaged per pixel.
+
+    ``score`` is "prob" (softmax probability, as Zeiler & Fergus plot) or "logit". Each pixel gets
+    the mean drop over every window that covers it; a positive value means the pixel helped.
+    """
+    if score not in ("prob", "logit"):
+        raise ConfigError(f"occlusion score must be 'prob' or 'logit', not {score!r}")
+    xb = _batch(x)
+    if xb.dim() != 4:
+        raise ConfigError("occlusion works on 2-D images (C, H, W)")
+    _, _, h, w = xb.shape
+    if window < 1 or stride < 1:
+        raise ConfigError("occlusion window and stride must be at least 1")
+
+    def scores(batch: torch.Tensor) -> torch.Tensor:
+        out = model(batch)
+        return out.softmax(-1) if score == "prob" else out
+
+    ys = list(range(0, max(h - window, 0) + 1, stride))
+    xs = list(range(0, max(w - window, 0) + 1, stride))
+    # make sure the last row and column of pixels are covered too
+    if ys[-1] + window < h:
+        ys.append(h - window)
+    if xs[-1] + window < w:
+        xs.append(w - window)
+    boxes = [(y, x0) for y in ys for x0 in xs]
+    total = torch.zeros(h, w)
+    count = torch.zeros(h, w)
+    with _eval(model), torch.no_grad():
+        base_scores = scores(xb)
+        c = _target(base_scores, target)
+        base = base_scores[0, c]
+        for start in range(0, len(boxes), batch_size):
+            chunk = boxes[start : start + batch_size]
+            batch = xb.repeat(len(chunk), 1, 1, 1)
+            for k, (y, x0) in enumerate(chunk):
+                batch[k, :, y : y + window, x0 : x0 + window] = baseline
+            drops = base - scores(batch)[:, c]
+            for (y, x0), d in zip(chunk, drops):
+                total[y : y + window, x0 : x0 + window] += d
+                count[y : y + window, x0 : x0 + window] += 1
+    return total / count.clamp(min=1)
+
+
+def smoothgrad(
+    model: nn.Module,
+    x: torch.Tensor,
+    target: int | None = None,
+    *,
+    samples: int = 25,
+    noise: float = 0.15,
+    seed: int = 0,
+    rule: str = "backprop",
+) -> torch.Tensor:
+    """The mean gradient over ``samples`` copies of ``x`` with Gaussian noise of σ = noise·(max−min)."""
+    xb = _batch(x)
+    c = target if target is not None else predicted_class(model, xb)
+    sigma = noise * float(xb.max() - xb.min())
+    gen = torch.Generator().manual_seed(seed)
+    total = torch.zeros_like(xb[0])
+    for _ in range(samples):
+        noisy = xb + sigma * torch.randn(xb.shape, generator=gen)
+        total += input_gradient(model, noisy, c, rule=rule)
+    return total / samples

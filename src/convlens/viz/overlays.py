@@ -1,0 +1,61 @@
+"""Drawing attribution maps next to (or over) the picture they explain."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+
+from convlens.viz.figures import new_figure, show_image
+from convlens.viz.images import stretch
+
+
+def gradient_picture(grad: torch.Tensor, *, signed: bool = False) -> np.ndarray:
+    """A ``(C, H, W)`` gradient as a picture.
+
+    Default: max |g| over channels, scaled to [0, 1] (Simonyan et al. 2014, section 3.1). With
+    ``signed`` the gradient itself is stretched to [0, 1] per image (RGB when C = 3), the way guided
+    backprop pictures are usually shown.
+    """
+    g = torch.as_tensor(grad).detach().float().cpu()
+    if signed:
+        pic = stretch(g).permute(1, 2, 0).numpy()
+        return pic[..., 0] if pic.shape[-1] != 3 else pic
+    m = g.abs().amax(dim=0)
+    return (m / m.max()).numpy() if float(m.max()) > 0 else m.numpy()
+
+
+def heat_overlay(
+    image: np.ndarray, heat: torch.Tensor | np.ndarray, alpha: float = 0.5
+) -> np.ndarray:
+    """``image`` ([0, 1] grey or RGB) blended with a jet-coloured [0, 1]-scaled heat map."""
+    from matplotlib import colormaps
+
+    h = np.asarray(torch.as_tensor(heat).detach().float().cpu())
+    h = (h - h.min()) / (h.max() - h.min()) if h.max() > h.min() else np.zeros_like(h)
+    colour = colormaps["jet"](h)[..., :3]
+    base = np.asarray(image, dtype=np.float64)
+    if base.ndim == 2:
+        base = np.repeat(base[..., None], 3, axis=-1)
+    return np.clip((1 - alpha) * base + alpha * colour, 0, 1)
+
+
+def plot_attributions(image: np.ndarray, maps: Mapping[str, torch.Tensor], title: str = ""):
+    """The picture, then one panel per map: gradient maps as pictures, spatial maps as overlays."""
+    fig, axes = new_figure(1, len(maps) + 1, panel=2.3)
+    show_image(axes[0, 0], image, "input")
+    for ax, (name, m) in zip(axes[0, 1:], maps.items()):
+        t = torch.as_tensor(m)
+        if t.dim() == 3:
+            show_image(
+                ax,
+                gradient_picture(t, signed=name.startswith("guided") or name == "deconvnet"),
+                name,
+                cmap="hot",
+            )
+        else:
+            show_image(ax, heat_overlay(image, t), name)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
