@@ -1,0 +1,68 @@
+"""Small networks that train in seconds on a CPU.
+
+* ``cifar_tutorial``: the network of PyTorch's "Training a Classifier" tutorial (CIFAR-10):
+  conv 6 5x5, pool, conv 16 5x5, pool, fc 120, fc 84, fc 10; 456 + 2,416 + 48,120 + 10,164 + 850
+  = 62,006 parameters.
+* ``fast28`` / ``fast32``: a few conv-bn-relu-pool blocks for 28x28 (Fashion-MNIST, MNIST) and
+  32x32 (CIFAR-10) inputs. Their cost goes where it pays: the first conv is narrow while the maps
+  are large, each pooling halves the maps before the channels double, and the head is a single
+  fc layer. ``width`` scales every conv.
+"""
+
+from __future__ import annotations
+
+from convlens.build import build_model
+from convlens.models.registry import register_model
+
+
+@register_model(
+    "cifar_tutorial",
+    family="small",
+    in_shape=(3, 32, 32),
+    num_classes=10,
+    description="The PyTorch CIFAR-10 tutorial net: conv6-pool-conv16-pool-fc120-fc84-fc10",
+    source="PyTorch tutorials, 'Training a Classifier' (cifar10_tutorial.py)",
+    params=62_006,
+)
+def cifar_tutorial(num_classes: int, in_channels: int, image_size: int = 32):
+    """32x32 by default; ``image_size=28`` fits Fashion-MNIST (4x4 maps reach fc 120)."""
+    spec = f"conv5x5x6-relu-pool2-conv5x5x16-relu-pool2-fc120-relu-fc84-relu-fc{num_classes}"
+    return build_model(spec, (in_channels, image_size, image_size))
+
+
+def _blocks(widths: tuple[int, ...]) -> str:
+    return "-".join(f"conv3x3x{w}p1-bn-relu-pool2" for w in widths)
+
+
+@register_model(
+    "fast28",
+    family="small",
+    in_shape=(1, 28, 28),
+    num_classes=10,
+    description="Fast 28x28 net: 3 conv-bn-relu-pool blocks (32-64-128), fc; for Fashion-MNIST",
+    source="convlens; conv (9C+1)K + bn 2K per block, fc 1,152*10 + 10",
+    params=104_650,
+)
+def fast28(num_classes: int, in_channels: int, width: int = 32):
+    """28x28 -> 14 -> 7 -> 3 (the last pooling drops one border row, as floor does).
+
+    Parameters with the defaults: conv 320 + 18,496 + 73,856, batch norm 64 + 128 + 256,
+    fc 11,530; 104,650 in all.
+    """
+    spec = _blocks((width, 2 * width, 4 * width)) + f"-fc{num_classes}"
+    return build_model(spec, (in_channels, 28, 28))
+
+
+@register_model(
+    "fast32",
+    family="small",
+    in_shape=(3, 32, 32),
+    num_classes=10,
+    description="Fast 32x32 net: 4 conv-bn-relu-pool blocks (32-64-128-256), gap, fc; CIFAR-10",
+    source="convlens; conv (9C+1)K + bn 2K per block, fc 256*10 + 10",
+    params=391_946,
+)
+def fast32(num_classes: int, in_channels: int, width: int = 32):
+    """32x32 -> 16 -> 8 -> 4 -> 2, then global average pooling and one fc layer."""
+    spec = _blocks((width, 2 * width, 4 * width, 8 * width)) + f"-gap-fc{num_classes}"
+    return build_model(spec, (in_channels, 32, 32))
