@@ -114,14 +114,14 @@ def entry(name: str) -> Entry:
 
 # Recently loaded raw splits, so train, val and test (which all need the train statistics) read
 # the files once per process. Keyed by everything that decides the content.
-_CACHE: dict[tuple, tuple[Splits, tuple[str, ...]]] = {}
+_CACHE: dict[tuple, tuple[Splits, tuple[str, ...], dict]] = {}
 _CACHE_SIZE = 4
 
 
-def load_splits(
-    name: str, root: str | Path | None = None, *, download: bool = True, **options: Any
-) -> tuple[Splits, tuple[str, ...]]:
-    """The official train and test arrays (numpy, as stored) and the class names."""
+def _cached(
+    name: str, root: str | Path | None, download: bool, options: dict[str, Any]
+) -> tuple[Splits, tuple[str, ...], dict]:
+    """(splits, classes, a dict of memoised train statistics), from the cache or the loader."""
     from convlens.data.sources import cache_dir
 
     e = entry(name)
@@ -129,8 +129,17 @@ def load_splits(
     if key not in _CACHE:
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = e.load(root, download, dict(options))
+        splits, classes = e.load(root, download, dict(options))
+        _CACHE[key] = (splits, classes, {})
     return _CACHE[key]
+
+
+def load_splits(
+    name: str, root: str | Path | None = None, *, download: bool = True, **options: Any
+) -> tuple[Splits, tuple[str, ...]]:
+    """The official train and test arrays (numpy, as stored) and the class names."""
+    splits, classes, _ = _cached(name, root, download, options)
+    return splits, classes
 
 
 def val_indices(n_train: int, val_size: int | float, seed: int) -> np.ndarray:
@@ -169,21 +178,20 @@ def load_dataset(
         raise DataError(f"val_size must not be negative, got {val_size}")
     if split == "val" and not val_size:
         raise DataError("split 'val' needs val_size > 0 (a count or a fraction of the train split)")
-    splits, classes = load_splits(name, root, download=download, **options)
+    splits, classes, stats = _cached(name, root, download, options)
     x_train, y_train = splits["train"]
+    held = np.zeros(len(y_train), dtype=bool)
     if val_size:
-        held = np.zeros(len(y_train), dtype=bool)
         held[val_indices(len(y_train), val_size, seed)] = True
-        x_fit = x_train[~held]
-    else:
-        x_fit = x_train
-    mean, std = channel_stats(x_fit)
+    stats_key = (val_size, seed) if val_size else 0
+    if stats_key not in stats:
+        stats[stats_key] = channel_stats(x_train[~held] if val_size else x_train)
+    mean, std = stats[stats_key]
     if split == "test":
         x, y = splits["test"]
-    elif split == "val":
-        x, y = x_train[held], y_train[held]
     elif val_size:
-        x, y = x_fit, y_train[~held]
+        keep = held if split == "val" else ~held
+        x, y = x_train[keep], y_train[keep]
     else:
         x, y = x_train, y_train
     return TensorData(
@@ -202,9 +210,11 @@ def dataset_info(
 ) -> dict[str, Any]:
     """What ``convlens data info`` shows: source, sizes, classes and counts, shape, statistics."""
     e = entry(name)
-    splits, classes = load_splits(e.name, root, download=download, **options)
+    splits, classes, stats = _cached(e.name, root, download, options)
     x_train = splits["train"][0]
-    mean, std = channel_stats(x_train)
+    if 0 not in stats:
+        stats[0] = channel_stats(x_train)
+    mean, std = stats[0]
     counts = {s: np.bincount(y, minlength=len(classes)).tolist() for s, (_, y) in splits.items()}
     return {
         "name": e.name,

@@ -53,6 +53,15 @@ class TensorData:
         return torch.bincount(self.y.cpu(), minlength=self.num_classes).tolist()
 
 
+def _histogram(channel: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
+    """Counts of the 256 byte values; in chunks, because bincount widens its input to int64."""
+    flat = channel.reshape(-1)
+    counts = np.zeros(256, dtype=np.int64)
+    for start in range(0, flat.size, chunk):
+        counts += np.bincount(flat[start : start + chunk], minlength=256)
+    return counts.astype(np.float64)
+
+
 def channel_stats(x: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Mean and (population) std of each index along axis 1, in float_x units (uint8 / 255).
 
@@ -63,7 +72,7 @@ def channel_stats(x: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
     for c in range(x.shape[1]):
         channel = x[:, c]
         if x.dtype == np.uint8:
-            counts = np.bincount(channel.ravel(), minlength=256).astype(np.float64)
+            counts = _histogram(channel)
             levels = np.arange(256) / 255.0
             mean = float(counts @ levels / counts.sum())
             var = float(counts @ (levels - mean) ** 2 / counts.sum())
