@@ -96,6 +96,10 @@ class TrainConfig:
     verbose: int = field(
         default=1, metadata={"help": "0 silent, 1 progress bar, 2 one line per epoch"}
     )
+    # TensorBoard event files in RUN_DIR/tensorboard beside metrics.jsonl (optional extra)
+    tensorboard: bool = field(
+        default=False, metadata={"help": "also log each epoch's metrics for TensorBoard"}
+    )
 
     def __post_init__(self) -> None:
         for f in fields(self):

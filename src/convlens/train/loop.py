@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from convlens.errors import ConfigError, TrainingError
+from convlens.train import distributed
 from convlens.train.checkpoint import atomic_write_text, save_checkpoint
 from convlens.train.config import TrainConfig
 from convlens.train.device import Hardware, choose_hardware
@@ -117,6 +118,8 @@ def fit(
     run_path = Path(run_dir) if run_dir is not None else None
     if resume and run_path is None:
         raise ConfigError("resume needs the run directory of the run to continue.")
+    distributed.require_group()
+    world = distributed.current_world()  # one process, or this rank of a torchrun group
     if len(data) == 0:
         raise ConfigError(f"the training data {data.name!r} ({data.split}) is empty.")
     if config.deterministic:
@@ -127,12 +130,14 @@ def fit(
     model.to(hw.device)
     if hw.channels_last:
         model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-    net: nn.Module = torch.compile(model) if config.compile else model  # type: ignore[assignment]
+    net: nn.Module = distributed.wrap_model(model, hw.device)  # DDP when a group is joined
+    net = torch.compile(net) if config.compile else net  # type: ignore[assignment]
 
     x, y = data.float_x(device=hw.device), data.y.to(hw.device)
     val_x = val.float_x(device=hw.device) if val is not None else None
     n = x.shape[0]
     batch_size = min(config.batch_size, n)
+    distributed.local_batch_size(batch_size, world)  # batch_size is global: W equal shards
     steps_per_epoch = n // batch_size  # the ragged last batch is dropped: tiny batches upset BN
     total_steps = max(1, round(config.epochs * steps_per_epoch))
     num_epochs = math.ceil(total_steps / steps_per_epoch)
@@ -148,9 +153,10 @@ def fit(
     best_value: float | None = None
     since_best = 0
     if run_path is not None:
-        run_path.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(run_path / "config.json", config.to_json())
-        atomic_write_text(run_path / "config.toml", config.to_toml())
+        if world.is_main:  # the other ranks of a distributed run only read the run directory
+            run_path.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(run_path / "config.json", config.to_json())
+            atomic_write_text(run_path / "config.toml", config.to_toml())
         if resume:
             extra = load_state(run_path / "state", state)
             history.records = extra["records"]
@@ -160,19 +166,26 @@ def fit(
 
     def checkpoint(name: str, record: dict[str, Any] | None) -> None:
         assert run_path is not None
+        if not world.is_main:
+            return
         save_checkpoint(
             run_path / name, model, config=config, data=data, step=state.step,
             epoch=record["epoch"] if record else state.epoch, metrics=record,
         )  # fmt: skip
 
     def save_resume_state() -> None:
-        if run_path is not None:
+        if run_path is not None and world.is_main:
             extra = {"records": history.records, "sums": sums, "best_value": best_value}
             extra.update(since_best=since_best, best=history.best, config=config.to_dict())
             save_state(run_path / "state", state, extra)
 
     lr = config.lr
-    display = ProgressDisplay(config.verbose, num_epochs)
+    display = ProgressDisplay(config.verbose if world.is_main else 0, num_epochs)
+    board = None  # TensorBoard event files, written by rank 0 only
+    if config.tensorboard and run_path is not None and world.is_main:
+        from convlens.train.tensorboard import TensorBoardLog
+
+        board = TensorBoardLog(run_path)
     display.message(f"training on {hw.describe()}: {n:,} examples, {total_steps:,} steps")
     model.train()
     try:
@@ -189,7 +202,8 @@ def fit(
                 index = state.order[i * batch_size : (i + 1) * batch_size]
                 lr = config.lr * lr_factor(config, state.step, total_steps, steps_per_epoch)
                 set_lr(optimizer, lr)
-                loss, correct = _train_step(net, x[index], y[index], state, hw, config, augment)
+                xb, yb, aug = distributed.shard_batch(x[index], y[index], augment, state.generator)
+                loss, correct = _train_step(net, xb, yb, state, hw, config, aug)
                 state.step += 1
                 if not math.isfinite(loss):
                     where = (
@@ -237,8 +251,10 @@ def fit(
                 best_value, since_best, history.best = record[monitor], 0, record
             else:
                 since_best += 1
-            if run_path is not None:
+            if run_path is not None and world.is_main:
                 _write_metrics(run_path, history.records)
+                if board is not None:
+                    board.log(record)
                 if improved:
                     checkpoint("best", record)
                 checkpoint("last", record)
@@ -258,6 +274,8 @@ def fit(
         return history
     finally:
         display.close()
+        if board is not None:
+            board.close()
     if test is not None:
         logits = logits_of(
             net, test.float_x(device=hw.device), hw, config.eval_batch_size, config.tta
@@ -283,7 +301,9 @@ def _train_step(
     with hw.autocast():
         logits = net(xb)
     loss = F.cross_entropy(logits.float(), yb, label_smoothing=config.label_smoothing)
-    value = loss.item()
+    # the global batch's mean loss and correct count (summed over ranks under DDP), so that every
+    # rank agrees on skipping a non-finite step
+    value, correct = distributed.batch_stats(loss, (logits.argmax(1) == yb).sum())
     if not math.isfinite(value):
         return value, 0.0  # nothing is applied: the weights stay those of the last good step
     optimizer = state.optimizer
@@ -300,4 +320,4 @@ def _train_step(
         state.scaler.update()
     else:
         optimizer.step()
-    return value, float((logits.argmax(1) == yb).sum())
+    return value, correct
