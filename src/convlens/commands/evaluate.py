@@ -1,0 +1,82 @@
+"""`convlens eval CKPT`: accuracy, per-class accuracy and the confusion matrix of a checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "checkpoint", help="run directory (best, else last) or NAME.json / NAME.safetensors"
+    )
+    parser.add_argument("--data", help="data set (default: the one the checkpoint was trained on)")
+    parser.add_argument(
+        "--split",
+        default="test",
+        choices=("train", "test"),
+        help="split to evaluate (default: test)",
+    )
+    parser.add_argument("--data-dir", help="where the data set files are (default: search)")
+    parser.add_argument(
+        "--tta",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="average with flipped images (default: as trained)",
+    )
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from convlens.data import load_dataset
+    from convlens.errors import ConfigError
+    from convlens.train import TrainConfig, evaluate, load_checkpoint
+
+    ckpt = load_checkpoint(args.checkpoint)
+    name = args.data or ckpt.meta.get("data")
+    if not name:
+        raise ConfigError("the checkpoint does not name its data set; add --data NAME.")
+    data = load_dataset(name, args.split, root=args.data_dir)
+    if tuple(data.in_shape) != ckpt.in_shape or data.num_classes != ckpt.meta.get(
+        "num_classes", data.num_classes
+    ):
+        raise ConfigError(
+            f"{name} ({'x'.join(map(str, data.in_shape))}, {data.num_classes} classes) does not fit the "
+            f"checkpoint's model ({'x'.join(map(str, ckpt.in_shape))}, {ckpt.meta.get('num_classes')} classes)."
+        )
+    if ckpt.mean:  # normalise exactly as in training
+        data = dataclasses.replace(data, mean=ckpt.mean, std=ckpt.std)
+    trained = ckpt.config or TrainConfig()
+    tta = trained.tta if args.tta is None else args.tta
+    config = TrainConfig(device=args.device, tta=tta, precision=trained.precision, verbose=0)
+    metrics = evaluate(ckpt.model, data, config)
+    if args.json:
+        print(json.dumps({"data": name, "split": args.split, **metrics}))
+        return 0
+    console = Console()
+    classes = list(ckpt.classes or data.classes)
+    console.print(
+        f"{name} {args.split}: accuracy {100 * metrics['acc']:.2f}% on {metrics['n']:,} examples, loss {metrics['loss']:.4f}",
+        highlight=False,
+    )
+    per_class = Table(title="per-class accuracy")
+    per_class.add_column("class")
+    per_class.add_column("accuracy", justify="right")
+    per_class.add_column("examples", justify="right")
+    for label, acc, row in zip(classes, metrics["per_class_acc"], metrics["confusion"]):
+        per_class.add_row(label, f"{100 * acc:.2f}%", f"{sum(row):,}")
+    console.print(per_class)
+    matrix = Table(title="confusion matrix (rows: true class, columns: predicted)")
+    matrix.add_column("")
+    for i in range(len(classes)):
+        matrix.add_column(str(i), justify="right")
+    for i, (label, row) in enumerate(zip(classes, metrics["confusion"])):
+        matrix.add_row(label if label == str(i) else f"{i} {label}", *[str(v) for v in row])
+    console.print(matrix)
+    return 0

@@ -1,0 +1,89 @@
+"""`convlens predict CKPT FILE...`: classify image files with a trained checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "checkpoint", help="run directory (best, else last) or NAME.json / NAME.safetensors"
+    )
+    parser.add_argument("files", nargs="+", help="PNG or JPEG images")
+    parser.add_argument(
+        "--top-k", type=int, default=3, help="classes to show per image (default: 3)"
+    )
+    parser.add_argument(
+        "--invert",
+        action="store_true",
+        help="invert the images first (dark ink on white paper -> MNIST's white on black)",
+    )
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    parser.add_argument("--json", action="store_true", help="print one JSON line per image")
+
+
+def image_tensor(path: str | Path, in_shape: tuple[int, ...], invert: bool = False) -> Any:
+    """An image file as a float tensor (C, H, W) in [0, 1], converted to the model's input shape:
+    grey or RGB to match C, resized to H x W."""
+    import numpy as np
+    import torch
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    from convlens.errors import ConfigError, DataError
+
+    if len(in_shape) != 3 or in_shape[0] not in (1, 3):
+        raise ConfigError(
+            f"the model takes {'x'.join(map(str, in_shape))} inputs, not images; predict works for 1- or 3-channel image models."
+        )
+    channels, height, width = in_shape
+    try:
+        with Image.open(path) as opened:
+            img = opened.convert("L" if channels == 1 else "RGB")
+        img = img.resize((width, height), Image.Resampling.BILINEAR)
+        if invert:
+            img = ImageOps.invert(img)
+        array = np.asarray(img, dtype=np.uint8)
+    except FileNotFoundError:
+        raise DataError(f"image {str(path)!r} does not exist.") from None
+    except (UnidentifiedImageError, OSError) as err:
+        raise DataError(f"{str(path)!r} is not an image Pillow can read ({err}).") from None
+    x = torch.from_numpy(array.copy()).float() / 255.0
+    return x.unsqueeze(0) if channels == 1 else x.permute(2, 0, 1)  # (H, W, C) -> (C, H, W)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    import torch
+
+    from convlens.errors import ConfigError
+    from convlens.train import TrainConfig, load_checkpoint, predict
+
+    if args.top_k < 1:
+        raise ConfigError(f"--top-k must be at least 1, not {args.top_k}.")
+    ckpt = load_checkpoint(args.checkpoint)
+    x = torch.stack([image_tensor(f, ckpt.in_shape, args.invert) for f in args.files])
+    if ckpt.mean:
+        view = (1, -1, 1, 1)
+        x = (x - torch.tensor(ckpt.mean).view(view)) / torch.tensor(ckpt.std).view(view)
+    trained = ckpt.config or TrainConfig()
+    config = TrainConfig(
+        device=args.device, tta=trained.tta, precision=trained.precision, verbose=0
+    )
+    probs = predict(ckpt.model, x, config)
+    classes = ckpt.classes or tuple(str(i) for i in range(probs.shape[1]))
+    k = min(args.top_k, probs.shape[1])
+    top_p, top_i = probs.topk(k, dim=1)
+    for name, ps, idx in zip(args.files, top_p.tolist(), top_i.tolist()):
+        ranked = [(classes[i], p) for i, p in zip(idx, ps)]
+        if args.json:
+            print(
+                json.dumps(
+                    {"file": name, "top": [{"class": c, "probability": p} for c, p in ranked]}
+                )
+            )
+        else:
+            print(f"{name}: " + ", ".join(f"{c} {100 * p:.1f}%" for c, p in ranked))
+    return 0
