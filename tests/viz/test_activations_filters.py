@@ -1,0 +1,81 @@
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from convlens.build import build_model
+from convlens.errors import ConfigError
+from convlens.viz.activations import (
+    feature_maps,
+    plot_feature_maps,
+    plot_top_activating,
+    top_activating,
+)
+from convlens.viz.filters import filter_grid, plot_filters
+
+
+def test_filter_grid_colour_tiles_by_hand():
+    w = torch.zeros(4, 3, 2, 2)
+    w[1, 0, 0, 1] = 2.0  # filter 1: red at (0, 1) is its largest weight
+    w[1, 2, 1, 0] = -1.0  # blue at (1, 0) half as large, negative
+    grid = filter_grid(w, ncols=2)
+    # 2x2 tiles of 2x2 pixels with 1-pixel gaps: (2*3+1, 2*3+1, 3)
+    assert grid.shape == (7, 7, 3)
+    tile1 = grid[1:3, 4:6]  # row 0, column 1
+    assert tile1[0, 1, 0] == 1.0  # 0.5 + 0.5 * 2/2
+    assert tile1[1, 0, 2] == 0.25  # 0.5 + 0.5 * (-1)/2
+    assert tile1[0, 0, 1] == 0.5  # zero weight is mid grey
+    np.testing.assert_array_equal(grid[1:3, 1:3], 0.5)  # an all-zero filter
+
+
+def test_filter_grid_per_channel_layout():
+    w = torch.arange(2 * 3 * 2 * 2, dtype=torch.float32).reshape(2, 3, 2, 2) + 1
+    grid = filter_grid(w, rgb=False)  # 3 input channels would be shown in colour by default
+    assert grid.shape == (7, 10)  # rows: 2 filters, columns: 3 input channels
+    m = float(w[1].abs().max())  # each filter scaled by its own largest weight
+    np.testing.assert_allclose(grid[4:6, 7:9], 0.5 + 0.5 * w[1, 2].numpy() / m)
+
+
+def test_plot_filters_and_unknown_layer():
+    model = build_model("conv5x5x12-pool2-conv3x3x6-fc10", (3, 32, 32))
+    assert plot_filters(model) is not None
+    assert plot_filters(model, "conv2") is not None
+    with pytest.raises(ConfigError, match="convolution layers are: conv1, conv2"):
+        plot_filters(model, "layer1.0.conv2")
+    with pytest.raises(ConfigError, match="not a convolution"):
+        plot_filters(model, "pool1")
+
+
+def test_feature_maps_match_the_forward_pass():
+    model = build_model("conv3x3x4p1-pool2-conv3x3x6p1-fc10", (1, 12, 12)).eval()
+    x = torch.randn(2, 1, 12, 12)
+    maps = feature_maps(model, x, ["relu1", "conv2"])
+    with torch.no_grad():
+        torch.testing.assert_close(maps["relu1"], model[:2](x))
+        torch.testing.assert_close(maps["conv2"], model[:4](x))
+    assert plot_feature_maps(maps, image=x[0, 0].numpy()) is not None
+
+
+def test_top_activating_by_hand():
+    # one 3x3 all-ones filter: a unit's activation is the sum of its 3x3 window
+    conv = nn.Conv2d(1, 1, 3, bias=False)
+    nn.init.ones_(conv.weight)
+    model = nn.Sequential(conv, nn.Flatten())
+    gen = np.random.default_rng(0)
+    x = torch.tensor(gen.random((20, 1, 10, 10)), dtype=torch.float32)
+    x[7, 0, 4:7, 2:5] += 3.0  # example 7 has the brightest 3x3 window, at rows 4-6, cols 2-4
+    sums = np.array(
+        [
+            max(x[n, 0, i : i + 3, j : j + 3].sum().item() for i in range(8) for j in range(8))
+            for n in range(20)
+        ]
+    )
+    top = top_activating(model, "0", 0, x, k=3)
+    np.testing.assert_array_equal(top.indices, np.argsort(-sums)[:3])
+    np.testing.assert_allclose(top.scores, np.sort(sums)[::-1][:3], rtol=1e-5)
+    assert top.indices[0] == 7 and top.positions[0] == (4, 2)
+    assert top.boxes[0] == (slice(4, 7), slice(2, 5))
+    assert top.crops[0].shape == (3, 3)
+    assert plot_top_activating(top) is not None
+    with pytest.raises(ConfigError, match="no channel 3"):
+        top_activating(model, "0", 3, x)

@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+import torch
+
+from convlens.analysis.summary import summarize
+from convlens.build import build_model
+from convlens.errors import ConfigError
+from convlens.viz.activations import support_box
+from convlens.viz.receptive import effective_field, field_box, plot_receptive_field
+
+SPEC = "conv3x3x4-conv3x3x4-avgpool2-conv3x3x4"
+
+
+def test_field_box_has_the_size_the_summary_states():
+    # by hand (Araujo et al. 2019 recurrence): conv3 r=3 j=1 s=1; conv3 r=5 j=1 s=2;
+    # avgpool2 r=6 j=2 s=2.5; conv3 r=6+2*2=10 j=2 s=2.5+1*2=4.5
+    row = summarize(SPEC, (1, 24, 24), activation=None).row("conv3")
+    assert (row.rf, row.jump, row.start) == ((10, 10), (2, 2), (4.5, 4.5))
+    box = field_box(row, (3, 1))
+    assert box.size == (10, 10)
+    assert box.lo == (4.5 + 6 - 4.5, 4.5 + 2 - 4.5) and box.hi == (15.0, 11.0)
+
+
+def test_measured_field_of_a_linear_net_fills_the_analytic_box():
+    # without ReLUs and with average pooling every input in the field gets a non-zero gradient
+    torch.manual_seed(0)
+    model = build_model(SPEC, (1, 24, 24), activation=None)
+    row = summarize(model, (1, 24, 24)).row("conv3")
+    box = field_box(row, (3, 1))
+    erf = effective_field(model, torch.randn(1, 24, 24), "conv3", (3, 1))
+    assert support_box(erf) == (slice(6, 16), slice(2, 12))
+    assert box.clipped((24, 24)) == (slice(6, 16), slice(2, 12))
+
+
+def test_measured_field_of_a_relu_net_stays_inside_the_box():
+    torch.manual_seed(1)
+    model = build_model("conv3x3x8p1-pool2-conv3x3x8p1-pool2-conv3x3x8p1", (1, 32, 32))
+    row = summarize(model, (1, 32, 32)).row("conv3")
+    box = field_box(row, (0, 4))  # the first row of units: the field reaches into the padding
+    assert box.lo[0] < 0
+    inside = box.clipped((32, 32))
+    erf = effective_field(model, torch.randn(1, 32, 32), "conv3", (0, 4))
+    outside = erf.clone()
+    outside[inside] = 0
+    assert float(erf.sum()) > 0 and float(outside.abs().sum()) == 0
+    fig = plot_receptive_field(np.zeros((32, 32)), box, erf)
+    assert len(fig.axes) == 2
+
+
+def test_unit_index_errors():
+    row = summarize(SPEC, (1, 24, 24)).row("conv3")
+    with pytest.raises(ConfigError, match="outside"):
+        field_box(row, (9, 0))
+    with pytest.raises(ConfigError, match="2 indices"):
+        field_box(row, (1,))
