@@ -96,7 +96,7 @@ def resample(x: np.ndarray, n: int) -> np.ndarray:
 
 
 def gaussian_smooth(x: np.ndarray, sigma: float = 2.0, truncate: float = 4.0) -> np.ndarray:
-    """1-D Gaussian smoothing with mirrored edges (``d c b a | a b c d | d c b a``).
+    """Gaussian smoothing along the last axis with mirrored edges (``d c b a | a b c d | d c b a``).
 
     The kernel is exp(-t^2 / 2 sigma^2) on t = -r..r, r = int(truncate sigma + 0.5), normalised to
     sum 1 - the conventions of scipy.ndimage.gaussian_filter1d. Symmetric pairs are added before
@@ -106,43 +106,44 @@ def gaussian_smooth(x: np.ndarray, sigma: float = 2.0, truncate: float = 4.0) ->
     t = np.arange(-radius, radius + 1)
     w = np.exp(-0.5 / (sigma * sigma) * t**2)
     w = w / w.sum()
-    padded = np.pad(x, radius, mode="symmetric")
-    n = len(x)
-    out = padded[radius : radius + n] * w[radius]
+    padded = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(radius, radius)], mode="symmetric")
+    n = x.shape[-1]
+    out = padded[..., radius : radius + n] * w[radius]
     for j in range(radius, 0, -1):
-        out = (
-            out
-            + (padded[radius - j : radius - j + n] + padded[radius + j : radius + j + n])
-            * w[radius + j]
-        )
+        pair = padded[..., radius - j : radius - j + n] + padded[..., radius + j : radius + j + n]
+        out = out + pair * w[radius + j]
     return out
 
 
-def _sample(template: np.ndarray, cfg: Mnist1dConfig, rng: np.random.RandomState) -> np.ndarray:
-    low, high = cfg.padding
-    length = cfg.template_len + high
-    pad = low + int(rng.rand() * (high - low + 1))
-    # A tiny offset keeps the template's own zeros apart from the padding's zeros (step 5).
-    x = np.concatenate([template + 1e-8, np.zeros(pad)])
-    x = resample(x, length)
-    x = x * (1 + cfg.scale_coeff * (rng.rand() - 0.5))
-    x = np.roll(x, int(rng.choice(cfg.max_translation)))
-    background = gaussian_smooth(cfg.corr_noise_scale * rng.randn(length))
-    x = np.where(x != 0, x, background)
-    x = x + cfg.iid_noise_scale * rng.randn(length)
-    x = x - cfg.shear_scale * (rng.rand() - 0.5) * np.linspace(-0.5, 0.5, length)
-    return resample(x, cfg.final_seq_length)
-
-
 def generate(cfg: Mnist1dConfig = Mnist1dConfig()) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """{"train": (x, y), "test": (x, y)}: x float64 (N, final_seq_length), y int64 (N,)."""
+    """{"train": (x, y), "test": (x, y)}: x float64 (N, final_seq_length), y int64 (N,).
+
+    The random draws are made sample by sample in the reference order; the steps that need no
+    per-sample length (noise, smoothing, shear) then run on the whole batch at once.
+    """
     rng = np.random.RandomState(cfg.seed)
     shapes = templates()
     per_class = cfg.num_samples // len(shapes)
-    xs = np.stack(
-        [_sample(shapes[label], cfg, rng) for label in range(len(shapes)) for _ in range(per_class)]
-    )
     ys = np.repeat(np.arange(len(shapes), dtype=np.int64), per_class)
+    low, high = cfg.padding
+    length = cfg.template_len + high
+    signal = np.empty((len(ys), length))
+    corr_noise = np.empty((len(ys), length))
+    iid_noise = np.empty((len(ys), length))
+    shear = np.empty((len(ys), 1))
+    for i, label in enumerate(ys):
+        pad = low + int(rng.rand() * (high - low + 1))  # step 1
+        # A tiny offset keeps the template's own zeros apart from the padding's zeros (step 5).
+        x = resample(np.concatenate([shapes[label] + 1e-8, np.zeros(pad)]), length)  # step 2
+        x = x * (1 + cfg.scale_coeff * (rng.rand() - 0.5))  # step 3
+        signal[i] = np.roll(x, int(rng.choice(cfg.max_translation)))  # step 4
+        corr_noise[i] = cfg.corr_noise_scale * rng.randn(length)
+        iid_noise[i] = cfg.iid_noise_scale * rng.randn(length)
+        shear[i] = cfg.shear_scale * (rng.rand() - 0.5)
+    xs = np.where(signal != 0, signal, gaussian_smooth(corr_noise))  # step 5
+    xs = xs + iid_noise  # step 6
+    xs = xs - shear * np.linspace(-0.5, 0.5, length)  # step 7
+    xs = np.stack([resample(x, cfg.final_seq_length) for x in xs])  # step 8
     order = rng.permutation(len(ys))
     xs, ys = xs[order], ys[order]
     if cfg.shuffle:
