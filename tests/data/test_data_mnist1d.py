@@ -117,7 +117,10 @@ def test_load_dataset_gives_float_channels_and_options():
     train = load_dataset("mnist1d")
     assert train.x.shape == (4000, 1, 40) and train.x.dtype == torch.float32
     assert train.y[:10].tolist() == REF_FIRST_TRAIN_LABELS
-    small = load_dataset("mnist1d", "test", num_samples=200, seed=1)
+    small = load_dataset("mnist1d", "test", num_samples=200, data_seed=1, shuffle=True)
+    expected = generate(Mnist1dConfig(num_samples=200, seed=1, shuffle=True))["test"]
     assert small.x.shape == (40, 1, 40)
+    assert np.array_equal(small.x[:, 0].numpy(), expected[0].astype(np.float32))
+    assert np.array_equal(small.y.numpy(), expected[1])
     with pytest.raises(DataError, match="unknown mnist1d option"):
         load_dataset("mnist1d", noise=0.1)

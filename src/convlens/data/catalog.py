@@ -170,7 +170,10 @@ def load_dataset(
     split: "train", "test" or "val". "val" is a seeded random subset of the official train split,
     of ``val_size`` samples (a count, or a fraction of train); when ``val_size > 0``, "train" is
     the rest. mean/std always come from the samples "train" returns. ``options`` go to the data
-    set (mnist1d: num_samples, corr_noise_scale, iid_noise_scale, seed, shuffle, ...).
+    set: mnist1d takes the fields of ``Mnist1dConfig`` (num_samples, corr_noise_scale,
+    iid_noise_scale, shuffle, ...; its generator seed is ``data_seed``, default 42); mnist,
+    fashion-mnist and cifar10 take ``verify=False``, which skips the published checksum and
+    official counts for files you made yourself (the format checks always run).
     """
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")

@@ -49,14 +49,19 @@ class Mnist1dConfig:
 
     @classmethod
     def from_options(cls, options: dict) -> Mnist1dConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(options) - known)
+        """The config for ``load_dataset`` options; ``data_seed`` is the generator's seed there,
+        because ``seed`` already names the seed of the validation split."""
+        options = dict(options)
+        if "data_seed" in options:
+            options["seed"] = options.pop("data_seed")
+        known = {f.name for f in fields(cls) if f.name != "seed"} | {"data_seed"}
+        unknown = sorted(set(options) - known - {"seed"})
         if unknown:
             raise DataError(
                 f"unknown mnist1d option(s) {', '.join(unknown)}; choose from {', '.join(sorted(known))}"
             )
         if "padding" in options:
-            options = {**options, "padding": tuple(options["padding"])}
+            options["padding"] = tuple(options["padding"])
         cfg = cls(**options)
         if cfg.num_samples < 10 or not 0 < cfg.train_split < 1:
             raise DataError("mnist1d needs num_samples >= 10 and 0 < train_split < 1")
