@@ -91,3 +91,16 @@ def test_bad_config():
         Augment(pad_mode="wrap")
     with pytest.raises(ConfigError, match="cutout must be >= 0"):
         Augment(cutout=-1)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_augment_on_cuda_matches_cpu_for_the_same_shifts():
+    x = (torch.rand(16, 3, 8, 8) * 255).to(torch.uint8)
+    dy, dx = torch.randint(-2, 3, (16,)), torch.randint(-2, 3, (16,))
+    cpu = shift_batch(x, dy, dx, "reflect")
+    gpu = shift_batch(x.cuda(), dy.cuda(), dx.cuda(), "reflect")
+    assert torch.equal(gpu.cpu(), cpu)
+    g = torch.Generator(device="cuda").manual_seed(0)
+    out = augment_batch(x.cuda(), Augment(crop_padding=2, flip=True, cutout=3), g)
+    assert out.device.type == "cuda" and out.shape == x.shape
