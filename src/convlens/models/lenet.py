@@ -25,7 +25,9 @@ from torch import nn
 from convlens.build import build_model
 from convlens.models.registry import register_model
 
-_LECTURE_SPEC = "conv5x5x6-relu-avgpool2-conv5x5x16-relu-avgpool2-conv5x5x120-relu-fc84-relu-fc{n}"
+_LECTURE_SPEC = (
+    "conv5x5x6p{p}-relu-avgpool2-conv5x5x16-relu-avgpool2-conv5x5x120-relu-fc84-relu-fc{n}"
+)
 
 
 @register_model(
@@ -38,12 +40,12 @@ _LECTURE_SPEC = "conv5x5x6-relu-avgpool2-conv5x5x16-relu-avgpool2-conv5x5x120-re
     params=61_706,
 )
 def lenet5(num_classes: int, in_channels: int, image_size: int = 32):
-    """Spec-built; ``image_size=28`` pads nothing and ends C5 on 4x4 maps instead of 1x1.
-
-    For 28x28 data (MNIST) either pad the images to 32x32 or pass ``image_size=28``; the fc
-    layers adapt to whatever reaches them.
+    """Spec-built, 32x32 by default. Smaller images (``image_size=28`` for MNIST) are zero-padded
+    by C1 to 32x32, as the paper padded its 28x28 digits, so the layers and counts stay the same.
     """
-    return build_model(_LECTURE_SPEC.format(n=num_classes), (in_channels, image_size, image_size))
+    pad = max(0, (32 - image_size + 1) // 2)
+    spec = _LECTURE_SPEC.format(p=pad, n=num_classes)
+    return build_model(spec, (in_channels, image_size, image_size))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,7 +16,13 @@ bytes / 2^20 is the closer reading for AlexNet (62.4 M parameters of the lecture
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from convlens.models.registry import ModelInfo, create_model, list_models, model_info
 
@@ -78,17 +84,87 @@ def zoo_entry(name: str) -> ZooEntry:
     spec = getattr(model, "spec", None)
     # spec-built models: the arithmetic gives the same rows as tracing, and faster
     summary = summarize(spec, model.in_shape) if spec is not None else summarize(model)
-    windowed = [r for r in summary.rows if r.kind in _WINDOWED]
+    # the largest field among the windowed layers is that of the last feature map: fields only
+    # grow along a path, and branches (inception) are concatenated or (resnet) added at the end
+    windowed = [r.rf for r in summary.rows if r.kind in _WINDOWED]
     params = {id(p): p for p in model.parameters()}.values()
     return ZooEntry(
         info=info,
         params=sum(p.numel() for p in params),
         macs=summary.total_macs,
-        rf=windowed[-1].rf if windowed else (),
+        rf=max(windowed, key=math.prod) if windowed else (),
         param_bytes=sum(p.numel() * p.element_size() for p in params),
     )
 
 
-def zoo_entries(family: str | None = None) -> list[ZooEntry]:
-    """Every model of the zoo (or of one family), measured."""
-    return [zoo_entry(name) for name in list_models(family)]
+def zoo_entries(family: str | None = None, *, cache: bool = False) -> list[ZooEntry]:
+    """Every model of the zoo (or of one family), measured.
+
+    With ``cache=True`` the measurements are kept in ``<cache dir>/zoo-<fingerprint>.json``, where
+    the fingerprint hashes the source of the models and of the analysis code and the torch
+    version, so any change to either measures again. Tracing the branched networks on the meta
+    device costs seconds on a small CPU; the table itself is then instant.
+    """
+    names = list_models(family)
+    if not cache:
+        return [zoo_entry(name) for name in names]
+    path = _cache_path()
+    stored = _read_cache(path)
+    entries = []
+    for name in names:
+        if name in stored:
+            m = stored[name]
+            entry = ZooEntry(
+                model_info(name), m["params"], m["macs"], tuple(m["rf"]), m["param_bytes"]
+            )
+        else:
+            entry = zoo_entry(name)
+            stored[name] = {
+                "params": entry.params,
+                "macs": entry.macs,
+                "rf": list(entry.rf),
+                "param_bytes": entry.param_bytes,
+            }
+        entries.append(entry)
+    if len(stored) != len(_read_cache(path)):
+        _write_cache(path, stored)
+    return entries
+
+
+def _cache_path() -> Path:
+    import torch
+
+    from convlens.data.sources import cache_dir
+
+    root = Path(__file__).resolve().parent.parent  # the convlens package
+    sources = sorted(
+        [
+            *root.glob("models/*.py"),
+            *root.glob("analysis/*.py"),
+            root / "build.py",
+            root / "spec.py",
+        ]
+    )
+    digest = hashlib.sha256(torch.__version__.encode())
+    for source in sources:
+        digest.update(source.name.encode() + source.read_bytes())
+    return cache_dir() / f"zoo-{digest.hexdigest()[:16]}.json"
+
+
+def _read_cache(path: Path) -> dict[str, dict]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}  # missing or damaged: measure again
+    return data if isinstance(data, dict) else {}
+
+
+def _write_cache(path: Path, data: dict[str, dict]) -> None:
+    # a cache that cannot be written (read-only home) only costs the next run its speed
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as f:
+            json.dump(data, f)
+        os.replace(f.name, path)
+    except OSError:
+        pass

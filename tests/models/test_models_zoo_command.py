@@ -1,0 +1,81 @@
+"""`convlens zoo`: the table, its formats, its errors and its cache."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from convlens.cli import main
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONVLENS_DATA", str(tmp_path))
+
+
+def _zoo(capsys, *argv: str) -> str:
+    assert main(["zoo", *argv]) == 0
+    return capsys.readouterr().out
+
+
+def test_json_rows_carry_hand_checkable_numbers(capsys):
+    rows = {r["name"]: r for r in json.loads(_zoo(capsys, "--family", "lenet", "--format", "json"))}
+    assert list(rows) == ["lenet5", "lenet5_1998"]
+    lenet = rows["lenet5"]
+    # LECTURES.md table: 156 + 2,416 + 48,120 + 10,164 + 850 parameters
+    assert lenet["params"] == lenet["expected_params"] == 61_706
+    # MACs: 28*28*6*25 + 10*10*16*150 + 120*400 + 120*84 + 84*10 (conv and fc only)
+    assert lenet["macs"] == 117_600 + 240_000 + 48_000 + 10_080 + 840
+    assert lenet["receptive_field"] == [32, 32]
+    assert lenet["input"] == [1, 32, 32] and lenet["num_classes"] == 10
+    assert lenet["param_bytes"] == 4 * 61_706
+
+
+def test_sizes_in_both_units_reproduce_the_lectures_alexnet(capsys):
+    row = json.loads(_zoo(capsys, "--model", "alexnet_lecture", "--format", "json"))[0]
+    # 62,378,344 float32 weights: 249.5 MB (10^6) or 238.0 MiB (2^20); the lectures say 238 MB
+    assert row["param_mb"] == pytest.approx(249.513, abs=1e-3)
+    assert row["param_mib"] == pytest.approx(237.954, abs=1e-3)
+    assert row["receptive_field"] == [195, 195]
+
+
+def test_text_table_and_markdown_and_csv(capsys):
+    text = _zoo(capsys, "--family", "mnist1d")
+    lines = text.splitlines()
+    assert lines[0].split()[:5] == ["model", "family", "input", "classes", "params"]
+    assert any(line.startswith("mnist1d_cnn") and "5,210" in line for line in lines)
+    assert "FLOPs = 2 x MACs" in text
+
+    md = _zoo(capsys, "--family", "mnist1d", "--format", "md").splitlines()
+    assert md[0].startswith("| model | family |") and md[1].startswith("|---|")
+    assert len(md) == 2 + 4
+
+    table = list(
+        csv.DictReader(io.StringIO(_zoo(capsys, "--family", "mnist1d", "--format", "csv")))
+    )
+    assert [r["model"] for r in table] == ["mnist1d_cnn", "mnist1d_mlp", "udl_cnn", "udl_fc"]
+    assert table[2]["params"] == "2050" and table[2]["RF"] == "15"
+    assert table[3]["RF"] == ""  # a fully connected net has no feature map
+
+
+def test_cache_is_written_and_gives_the_same_table(capsys, tmp_path):
+    first = _zoo(capsys, "--family", "small", "--format", "json")
+    assert len(list(tmp_path.glob("zoo-*.json"))) == 1
+    assert _zoo(capsys, "--family", "small", "--format", "json") == first
+    assert _zoo(capsys, "--family", "small", "--format", "json", "--no-cache") == first
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--family", "transformers"], "unknown model family 'transformers'"),
+        (["--model", "resnet-5"], "unknown model 'resnet-5'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(capsys, argv, message):
+    assert main(["zoo", *argv]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and message in err and "Traceback" not in err
