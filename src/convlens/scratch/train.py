@@ -66,8 +66,10 @@ def fit_scratch(
     for epoch in range(config.epochs):
         total, correct = 0.0, 0
         for idx in batch_order(len(x), config.batch_size, config.seed + epoch):
-            logits = net.forward(x[idx], train=True)
-            loss, dlogits = softmax_cross_entropy(logits, y[idx])
+            # overflow shows up as a non-finite loss, reported below in one sentence
+            with np.errstate(over="ignore", invalid="ignore"):
+                logits = net.forward(x[idx], train=True)
+                loss, dlogits = softmax_cross_entropy(logits, y[idx])
             if not np.isfinite(loss):
                 raise TrainingError(
                     f"the loss became {loss} in epoch {epoch + 1}; lower the learning rate"
