@@ -28,8 +28,8 @@ _UBYTE = 0x08
 
 def read_bytes(path: Path) -> bytes:
     """The file's bytes, gunzipped if it is gzip-compressed (its CRC is checked by gzip)."""
+    raw = path.read_bytes()
     try:
-        raw = path.read_bytes()
         if raw[:2] == _GZIP_MAGIC:
             return gzip.decompress(raw)
     except (EOFError, OSError, zlib.error) as err:
