@@ -48,9 +48,11 @@ class IdxDataset:
 MNIST = IdxDataset(
     name="mnist",
     title="MNIST handwritten digits (LeCun, Cortes and Burges)",
-    # yann.lecun.com is the original home but often refuses downloads; torchvision's mirror first.
+    # yann.lecun.com is the original home but often refuses downloads, so the mirrors of
+    # torchvision and of TensorFlow's tutorials (same files, same MD5s) come first.
     mirrors=(
         "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "https://storage.googleapis.com/cvdf-datasets/mnist/",
         "http://yann.lecun.com/exdb/mnist/",
     ),
     files={
