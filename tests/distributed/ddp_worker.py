@@ -1,0 +1,60 @@
+"""One rank of a small distributed run (started by torchrun from test_ddp.py), or the same run in
+one process: ``python ddp_worker.py OUT_DIR [STOP_AT_STEP] [--resume]``.
+
+The model has neither batch norm nor dropout, the two layers whose result depends on how a batch is
+split, so W ranks with B/W examples each must take the same steps as one process with B.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+
+from convlens.build import build_model
+from convlens.data.tensors import TensorData
+from convlens.train import TrainConfig, fit
+from convlens.train.distributed import launch
+
+SPEC = "conv3x3x6-pool2-fc24-fc3"
+# SGD with momentum, a warm-up schedule, weight decay, flips and crops: every part that carries
+# state from step to step; float32 so that the only differences are the order of additions.
+CONFIG = TrainConfig(
+    epochs=3, batch_size=16, lr=0.05, flip=True, crop=2, seed=3,
+    device="cpu", precision="float32", channels_last="off", verbose=0,
+)  # fmt: skip
+
+
+def toy_data(n: int = 96) -> TensorData:
+    g = torch.Generator().manual_seed(1)
+    x = torch.randint(0, 256, (n, 1, 10, 10), generator=g, dtype=torch.uint8)
+    y = torch.randint(0, 3, (n,), generator=g)
+    return TensorData("noise", "train", x, y, ("a", "b", "c"), (0.5,), (0.29,))
+
+
+def make_model() -> torch.nn.Module:
+    torch.manual_seed(CONFIG.seed)
+    return build_model(SPEC, (1, 10, 10))
+
+
+def train(out: Path, *, stop_at: int = 0, resume: bool = False) -> torch.nn.Module:
+    """Train (or continue) the run in ``out``; ``stop_at`` interrupts it after that step, as
+    Ctrl-C would, and fit saves the resume state."""
+
+    def on_step(step: int) -> None:
+        if step == stop_at:
+            raise KeyboardInterrupt
+
+    model = make_model()
+    data = toy_data()
+    fit(model, data, CONFIG, val=data, run_dir=out, resume=resume, on_step=on_step)
+    return model
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    out_dir = Path(sys.argv[1])
+    stop = int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2].isdigit() else 0
+    with launch():
+        train(out_dir, stop_at=stop, resume="--resume" in sys.argv)
