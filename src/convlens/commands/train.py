@@ -102,14 +102,24 @@ def make_model(config: TrainConfig, in_shape: tuple[int, ...], num_classes: int)
 
 
 def run(args: argparse.Namespace) -> int:
+    # under torchrun, every rank joins the process group for the whole command; only rank 0 prints
+    from convlens.train.distributed import launch, quiet_unless_main
+
+    with launch(), quiet_unless_main():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from convlens.data import load_dataset
     from convlens.train import fit
+    from convlens.train.distributed import broadcast_text, is_main
 
     start = time.perf_counter()
     config = resolve_config(args)
-    out = Path(args.out) if args.out else _default_out(config)
+    # the default name holds the time: rank 0's name is everyone's
+    out = Path(args.out) if args.out else Path(broadcast_text(str(_default_out(config))))
     if args.resume and not (out / "state.json").exists():
         raise ConfigError(
             f"there is no run to resume in {str(out)!r}; give the run's directory with --out."
@@ -140,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     test_acc = history.test["acc"] if history.test else float("nan")
     print(f"test accuracy {100 * test_acc:.2f}%  ({len(test):,} examples)  {seconds:.1f} s in all")
     print(f"run directory {out}")
-    if not args.no_report:
+    if not args.no_report and is_main():
         _report(out, console)
     return 0
 
