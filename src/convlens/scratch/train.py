@@ -7,6 +7,7 @@ trajectory (the twin test does exactly that).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,12 +21,14 @@ from convlens.scratch.optim import SGD, batch_order
 
 @dataclass(frozen=True)
 class ScratchTrainConfig:
-    epochs: int = 5  # passes over the training set
-    lr: float = 0.05  # SGD step size
-    batch_size: int = 32  # samples per step
-    momentum: float = 0.9  # torch.optim.SGD momentum (0 for plain SGD)
-    weight_decay: float = 0.0  # L2 penalty added to the gradient
-    seed: int = 0  # epoch e shuffles with seed + e
+    """The training recipe; ``convlens scratch train`` derives its flags from these fields."""
+
+    epochs: int = field(default=5, metadata={"help": "passes over the training set"})
+    lr: float = field(default=0.05, metadata={"help": "SGD step size"})
+    batch_size: int = field(default=32, metadata={"help": "samples per step"})
+    momentum: float = field(default=0.9, metadata={"help": "SGD momentum, torch's form (0: plain)"})
+    weight_decay: float = field(default=0.0, metadata={"help": "L2 penalty added to the gradient"})
+    seed: int = field(default=0, metadata={"help": "epoch e shuffles with seed + e"})
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1:
@@ -54,8 +57,12 @@ def fit_scratch(
     config: ScratchTrainConfig | None = None,
     x_test: NDArray | None = None,
     y_test: NDArray | None = None,
+    on_epoch: Callable[[int, ScratchHistory], None] | None = None,
 ) -> ScratchHistory:
-    """Train ``net`` in place on (x, y) with integer labels; returns the per-epoch history."""
+    """Train ``net`` in place on (x, y) with integer labels; returns the per-epoch history.
+
+    ``on_epoch(epoch, history)`` runs after each epoch (a progress display, for example).
+    """
     if len(x) != len(y) or len(x) == 0:
         raise ConfigError(
             f"need as many labels as samples, got {len(x)} samples and {len(y)} labels"
@@ -82,4 +89,6 @@ def fit_scratch(
         history.train_acc.append(correct / len(x))
         if x_test is not None and y_test is not None:
             history.test_acc.append(accuracy(net, x_test, y_test))
+        if on_epoch is not None:
+            on_epoch(epoch, history)
     return history
