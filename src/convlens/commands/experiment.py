@@ -1,0 +1,65 @@
+"""`convlens experiment NAME`: run one of the lectures' claims and write its table, plots and report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+# flag -> experiment keyword; a flag is passed only when given, and only to experiments that take it
+_FLAGS = {"seeds": "seeds", "quick": "quick", "epochs": "epochs", "data": "data",
+          "max_shift": "max_shift", "counts_only": "counts_only"}  # fmt: skip
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", nargs="?", help="experiment name (see --list)")
+    parser.add_argument("--list", action="store_true", help="list the experiments and exit")
+    parser.add_argument("--seeds", type=int, default=None, help="independent runs (default 3)")
+    parser.add_argument(
+        "--out", default=None, help="output directory (default convlens-runs/experiments/NAME)"
+    )
+    parser.add_argument("--quick", action="store_true", default=None, help="a fast, smaller run")
+    parser.add_argument(
+        "--epochs", type=float, default=None, help="training length for experiments that train"
+    )
+    parser.add_argument(
+        "--data", default=None, help="fc-vs-cnn: mnist1d (default) or fashion-mnist"
+    )
+    parser.add_argument(
+        "--max-shift", type=int, default=None, help="equivariance: largest shift in pixels"
+    )
+    parser.add_argument("--counts-only", action="store_true", default=None,
+                        help="parameter-sharing: the counts only, no training")  # fmt: skip
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    from convlens.errors import ConfigError
+    from convlens.experiments import EXPERIMENTS, experiment_options, run_experiment, save_result
+    from convlens.experiments.output import table_text
+
+    if args.list or not args.name:
+        for name, exp in EXPERIMENTS.items():
+            print(f"  {name:<18} {exp.summary}{'  (trains networks)' if exp.trains else ''}")
+        return 0
+    known = experiment_options(args.name)
+    options = {}
+    for flag, key in _FLAGS.items():
+        value = getattr(args, flag)
+        if value is None:
+            continue
+        if key not in known:
+            option = "--" + flag.replace("_", "-")
+            raise ConfigError(f"experiment {args.name!r} takes no {option}; it takes: "
+                              + ", ".join("--" + k.replace("_", "-") for k in known if k in _FLAGS.values()))  # fmt: skip
+        options[key] = value
+    if "verbose" in known and not args.quiet:
+        options["verbose"] = 1
+    if "announce" in known and not args.quiet:
+        options["announce"] = lambda text: print(f"training {text}", file=sys.stderr, flush=True)
+    result = run_experiment(args.name, **options)
+    out = args.out or f"convlens-runs/experiments/{args.name}"
+    paths = save_result(result, out)
+    print(table_text(result))
+    print(f"results: {paths['json']}")
+    print(f"report:  {paths['report']}")
+    return 0
