@@ -45,6 +45,44 @@ _ADAPTIVE = {
 }
 
 
+_ELEMENTWISE = {
+    F.relu, F.relu_, F.relu6, F.leaky_relu, F.leaky_relu_, F.elu, F.gelu, F.silu, F.softplus,
+    F.hardtanh, F.hardtanh_, F.sigmoid, F.tanh, F.dropout, F.softmax, F.log_softmax,
+    torch.relu, torch.relu_, torch.sigmoid, torch.tanh, torch.Tensor.relu, torch.Tensor.relu_,
+    torch.Tensor.sigmoid, torch.Tensor.tanh, torch.Tensor.softmax,
+}  # fmt: skip
+
+
+# elementwise torch functions and Tensor methods, by name: arithmetic with a scalar or a tensor of
+# a broadcastable shape
+_ELEMENTWISE_NAMES = {
+    "add", "sub", "mul", "div", "true_divide", "neg", "abs", "exp", "log", "sqrt", "rsqrt", "pow",
+    "clamp", "clip", "tanh", "sigmoid", "relu", "square", "reciprocal", "maximum", "minimum",
+    "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
+    "__rtruediv__", "__neg__", "__pow__", "__rpow__",
+}  # fmt: skip
+
+
+def _is_elementwise(func: Any) -> bool:
+    if func in _ELEMENTWISE:
+        return True
+    name = getattr(func, "__name__", "")
+    base = name[:-1] if name.endswith("_") and not name.endswith("__") else name
+    base = "__" + name[3:] if name.startswith("__i") and name[3:-2] + "__" else base
+    return base in _ELEMENTWISE_NAMES
+
+
+def _broadcast_empty(args: tuple) -> torch.Tensor:
+    tensors = [a for a in args if isinstance(a, torch.Tensor)]
+    shape = torch.broadcast_shapes(*(t.shape for t in tensors))
+    return tensors[0].new_empty(shape)
+
+
+def _is_inplace(func: Any) -> bool:
+    name = getattr(func, "__name__", "")
+    return (name.endswith("_") and not name.endswith("__")) or name.startswith("__i")
+
+
 def _is_windowed(func: Any) -> bool:
     return func in _CONVS or func in _POOLS or func in _ADAPTIVE or func is F.pad
 
@@ -91,7 +129,24 @@ class FieldTracker(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        out = func(*args, **kwargs)
+        first_arg = args[0] if args else None
+        if _is_elementwise(func) and isinstance(first_arg, torch.Tensor) and first_arg.is_meta:
+            # the meta kernels of these ops go through torch._refs, whose first use imports
+            # torch._dynamo (seconds); their output shape is their input's
+            out = (
+                first_arg if kwargs.get("inplace") or _is_inplace(func) else _broadcast_empty(args)
+            )
+        elif func is F.linear and isinstance(first_arg, torch.Tensor) and first_arg.is_meta:
+            weight = args[1] if len(args) > 1 else kwargs["weight"]
+            if first_arg.shape[-1] != weight.shape[-1]:
+                raise RuntimeError(
+                    f"mat1 and mat2 shapes cannot be multiplied "
+                    f"({first_arg.shape.numel() // first_arg.shape[-1]}x{first_arg.shape[-1]} and "
+                    f"{weight.shape[-1]}x{weight.shape[0]})"
+                )
+            out = first_arg.new_empty((*first_arg.shape[:-1], weight.shape[0]))
+        else:
+            out = func(*args, **kwargs)
         inputs = [f for t in _tensors((args, kwargs)) if (f := self.field(t)) is not None]
         if not inputs:
             return out
@@ -301,14 +356,8 @@ def trace_rows(
             tracker.set(x, _Field.of_input(in_shape[1:] if len(in_shape) > 1 else ()))
             with tracker:
                 if meta:
-                    state = {
-                        k: torch.empty_like(v, device="meta")
-                        for k, v in {
-                            **dict(model.named_parameters()),
-                            **dict(model.named_buffers()),
-                        }.items()
-                    }
-                    torch.func.functional_call(model, state, (x,), strict=False, tie_weights=True)
+                    with _on_meta(model):
+                        model(x)
                 else:
                     model(x)
     except Exception as err:  # reported in the summary, after the rows that worked
@@ -319,6 +368,33 @@ def trace_rows(
     if error is not None and meta and _is_meta_limitation(error):
         return trace_rows(model, in_shape, meta=False)
     return rows, error
+
+
+@contextmanager
+def _on_meta(model: nn.Module) -> Iterator[None]:
+    """Swap every parameter and buffer for a meta tensor of the same shape, then put them back.
+
+    Done by hand rather than with ``torch.func.functional_call``, whose first use imports
+    torch._dynamo (several seconds, measured here) for a feature this trace does not need.
+    """
+    saved: list[tuple[dict, str, Any]] = []
+    try:
+        for m in model.modules():
+            for store in (m._parameters, m._buffers):
+                for key, value in list(store.items()):
+                    if value is None or value.device.type == "meta":
+                        continue
+                    saved.append((store, key, value))
+                    meta = torch.empty_like(value, device="meta")
+                    store[key] = (
+                        nn.Parameter(meta, value.requires_grad)
+                        if isinstance(value, nn.Parameter)
+                        else meta
+                    )
+        yield
+    finally:
+        for store, key, value in saved:
+            store[key] = value
 
 
 def _is_meta_limitation(error: Exception) -> bool:
