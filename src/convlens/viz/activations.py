@@ -86,7 +86,13 @@ def plot_feature_maps(maps: dict[str, torch.Tensor], *, max_channels: int = 32, 
         hi = a.reshape(len(a), -1).max(1).reshape(-1, 1, 1)
         scaled = (a - lo) / np.where(hi - lo > 0, hi - lo, 1.0)
         ncols = min(len(a), 16)
-        show_image(ax, tile(scaled, ncols), cmap="viridis", aspect="auto")
+        # NaN gaps draw as blank space between the maps
+        show_image(
+            ax,
+            tile(scaled, ncols, fill=np.nan),
+            cmap="viridis",
+            aspect="auto" if v.shape[1] == 1 else "equal",
+        )
         ax.set_title(f"{name}: {tuple(t.shape[1:])}, first {len(a)} channels", fontsize=9)
     return fig
 

@@ -37,7 +37,7 @@ def filter_grid(
 
     ``rgb=None`` means colour when ``C_in == 3``. Colour: ``(rows, cols, 3)``, filters in reading
     order, ``ncols`` per row. Per channel: ``(rows, cols)``, a row per filter and a column per input
-    channel. Each filter is scaled on its own so that zero weight is mid grey (0.5).
+    channel (with one input channel, filters in reading order like colour ones). Each filter is scaled on its own so that zero weight is mid grey (0.5).
     """
     w = torch.as_tensor(weight).detach().float().cpu().numpy()
     if w.ndim == 3:  # 1-D convolution: each kernel is a 1 x k strip
@@ -53,6 +53,8 @@ def filter_grid(
     w = w[:, :max_channels]
     n_out, n_in = w.shape[:2]
     pics = _scale_each(w).reshape(n_out * n_in, *w.shape[2:])
+    if n_in == 1:  # one grey picture per filter: a square-ish grid reads better than a column
+        return tile(pics, ncols or math.ceil(math.sqrt(n_out)))
     return tile(pics, n_in)
 
 
@@ -67,8 +69,10 @@ def plot_filters(model: nn.Module, layer: str | None = None, **kw):
     fig, axes = new_figure(1, 1, panel=1)
     fig.set_size_inches(max(3.0, w * scale + 0.5), max(2.5, h * scale + 0.6))
     show_image(axes[0, 0], grid, aspect="auto" if weight.dim() == 3 else "equal")
-    how = "colour filters" if grid.ndim == 3 else "rows: filters, columns: input channels"
+    how = (
+        "" if grid.ndim == 3 or weight.shape[1] == 1 else "\nrows: filters, columns: input channels"
+    )
     axes[0, 0].set_title(
-        f"{name}: {c_out} filters of {tuple(weight.shape[1:])} ({how})", fontsize=9
+        f"{name}: {c_out} filters of {'×'.join(map(str, weight.shape[1:]))}{how}", fontsize=9
     )
     return fig

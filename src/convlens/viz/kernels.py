@@ -93,6 +93,10 @@ def convolve(image: np.ndarray, kernel: str | np.ndarray, **kw) -> np.ndarray:
 
 
 def _signed(ax, arr: np.ndarray, title: str) -> None:
+    """Signed maps in red (+) and blue (−) around white zero; maps without negatives in grey."""
+    if float(arr.min()) >= 0:
+        show_image(ax, arr, title)
+        return
     m = float(np.abs(arr).max()) or 1.0
     show_image(ax, arr, title, cmap="RdBu_r", vmin=-m, vmax=m)
 

@@ -46,16 +46,37 @@ def plot_attributions(image: np.ndarray, maps: Mapping[str, torch.Tensor], title
     fig, axes = new_figure(1, len(maps) + 1, panel=2.3)
     show_image(axes[0, 0], image, "input")
     for ax, (name, m) in zip(axes[0, 1:], maps.items()):
-        t = torch.as_tensor(m)
-        if t.dim() == 3:
-            show_image(
-                ax,
-                gradient_picture(t, signed=name.startswith("guided") or name == "deconvnet"),
-                name,
-                cmap="hot",
-            )
+        t = torch.as_tensor(m).detach().float().cpu()
+        signed = name.startswith("guided") or name == "deconvnet"
+        if t.dim() == 3 and signed and t.shape[0] != 3:
+            # one channel: show the sign too (red positive, blue negative)
+            g = t.sum(0).numpy()
+            lim = float(np.abs(g).max()) or 1.0
+            show_image(ax, g, name, cmap="RdBu_r", vmin=-lim, vmax=lim)
+        elif t.dim() == 3:
+            show_image(ax, gradient_picture(t, signed=signed), name, cmap="hot")
         else:
             show_image(ax, heat_overlay(image, t), name)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def plot_signal_attributions(signal: np.ndarray, maps: Mapping[str, torch.Tensor], title: str = ""):
+    """For 1-D inputs ``(C, L)``: the signal, then each attribution as a curve over positions."""
+    sig = np.asarray(signal)
+    fig, axes = new_figure(len(maps) + 1, 1, panel=1.4)
+    fig.set_size_inches(6, 1.3 * (len(maps) + 1))
+    for c in range(sig.shape[0]):
+        axes[0, 0].plot(sig[c], lw=1)
+    axes[0, 0].set_title("input", fontsize=8)
+    for ax, (name, m) in zip(axes[1:, 0], maps.items()):
+        t = torch.as_tensor(m).detach().float().cpu()
+        values = t.abs().amax(0) if t.dim() == 2 else t
+        ax.fill_between(range(len(values)), values.numpy(), color="tab:red", alpha=0.6)
+        ax.set_title(name, fontsize=8)
+    for ax in axes[:, 0]:
+        ax.tick_params(labelsize=6)
     if title:
         fig.suptitle(title, fontsize=10)
     return fig

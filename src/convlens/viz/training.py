@@ -137,7 +137,14 @@ def plot_mistakes(
     ncols = min(n, 8)
     fig, axes = new_figure(-(-n // ncols), ncols, panel=1.6)
     for ax, pic, m in zip(axes.flat, pictures, mistakes):
-        show_image(ax, pic, f"{name(m.true)} → {name(m.predicted)}\n{m.confidence:.0%}")
+        title = f"{name(m.true)} → {name(m.predicted)}\n{m.confidence:.0%}"
+        if np.ndim(pic) == 1:  # a 1-D signal
+            ax.plot(pic, lw=0.8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(title, fontsize=8)
+        else:
+            show_image(ax, pic, title)
     for ax in list(axes.flat)[len(mistakes) :]:
         ax.axis("off")
     return fig

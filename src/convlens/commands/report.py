@@ -1,0 +1,42 @@
+"""`convlens report RUN_DIR`: write RUN_DIR/report.html, one self-contained page about the run."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", help="a run directory written by `convlens train`")
+    parser.add_argument(
+        "--examples", type=int, default=3, help="test examples with attributions (default 3)"
+    )
+    parser.add_argument("--data-dir", help="where the data set files are (default: search)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from convlens.errors import ConfigError
+
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        raise ConfigError(
+            f"run directory {str(run_dir)!r} does not exist; give the folder that `convlens train` wrote"
+        )
+    if args.examples < 0:
+        raise ConfigError("--examples must be 0 or more")
+    data = None
+    if args.data_dir:
+        data = _test_data(run_dir, args.data_dir)
+    from convlens.report import write_report
+
+    print(write_report(run_dir, data=data, examples=args.examples))
+    return 0
+
+
+def _test_data(run_dir, root):
+    from convlens.data import load_dataset
+    from convlens.train import load_checkpoint
+
+    name = load_checkpoint(run_dir).meta.get("data")
+    return load_dataset(name, "test", root=root) if name else None

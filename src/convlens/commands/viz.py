@@ -1,0 +1,105 @@
+"""`convlens viz KIND [CKPT] --out DIR`: pictures of what a network computes, written as PNGs.
+
+KIND is one of the names in ``KINDS``. ``kernels`` needs no checkpoint: it applies the lecture's
+hand-made kernels to ``--input FILE`` or a bundled sample picture. Every other kind reads a
+checkpoint (a run directory or NAME.json) and, where it needs an input, takes ``--input FILE`` or
+test example ``--index N`` of the checkpoint's data set.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+KINDS: dict[str, str] = {
+    "kernels": "hand-made kernels, convolution vs cross-correlation, stride/padding/dilation",
+    "filters": "the weights of a conv layer (--layer, default the first)",
+    "maps": "feature maps of every conv layer (or --layer) for one input",
+    "saliency": "plain gradient, guided backprop, deconvnet and SmoothGrad for one input",
+    "gradcam": "Grad-CAM, guided Grad-CAM and occlusion for one input (--layer: default last conv)",
+    "rf": "the receptive field of one unit (--layer, --unit I,J) drawn on the input",
+    "top": "test crops that excite one channel most (--layer, --channel)",
+    "class": "class-model images: inputs optimised for each class (or --class C)",
+    "dream": "Deep Dream of one input at a layer (--layer, default last conv)",
+    "curves": "loss and accuracy curves of a run directory",
+    "confusion": "confusion matrix and the most confidently wrong test examples",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = "kinds:\n" + "\n".join(f"  {k:<10} {v}" for k, v in KINDS.items())
+    parser.add_argument(
+        "kind", choices=list(KINDS), metavar="KIND", help="what to draw (see below)"
+    )
+    parser.add_argument(
+        "checkpoint", nargs="?", help="run directory or NAME.json (not for kernels)"
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--input", help="an image file (kernels: default a bundled sample picture)")
+    source.add_argument(
+        "--index", type=int, help="test example N of the checkpoint's data set (default 0)"
+    )
+    parser.add_argument(
+        "--sample", default="shapes", help="kernels: bundled picture, shapes or hopper"
+    )
+    parser.add_argument("--layer", help="module path of a layer, e.g. conv2 or layer1.0.conv2")
+    parser.add_argument(
+        "--class", dest="target", type=int, help="class index (default: the prediction)"
+    )
+    parser.add_argument(
+        "--channel", type=int, default=0, help="top: channel of --layer (default 0)"
+    )
+    parser.add_argument(
+        "--unit", help="rf: unit position I,J in the layer's map (default: the centre)"
+    )
+    parser.add_argument("--kernel", action="append", help="kernels: a kernel name (repeatable)")
+    parser.add_argument("--steps", type=int, help="class/dream: optimisation steps")
+    parser.add_argument("--data-dir", help="where the data set files are (default: search)")
+    parser.add_argument("--out", default="viz", help="folder for the PNG files (default: ./viz)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from convlens.errors import ConfigError
+
+    out = Path(args.out)
+    if args.kind == "kernels":
+        written = _kernels(args, out)
+    else:
+        if not args.checkpoint:
+            raise ConfigError(
+                f"`convlens viz {args.kind}` needs a checkpoint: a run directory or NAME.json"
+            )
+        from convlens.viz.gallery import GalleryRequest, draw
+
+        written = draw(GalleryRequest.from_args(args), out)
+    for path in written:
+        print(path)
+    return 0
+
+
+def _kernels(args: argparse.Namespace, out):
+    from convlens.viz import (
+        load_image,
+        plot_flip,
+        plot_hyperparameters,
+        plot_kernels,
+        sample_image,
+        save_png,
+    )
+    from convlens.viz.kernels import get_kernel
+
+    image = load_image(args.input) if args.input else sample_image(args.sample, 128)
+    names = args.kernel or None
+    for name in names or ():
+        get_kernel(name)  # one clear error for an unknown name before anything is written
+    flip_kernel = names[0] if names else "shift"
+    return [
+        save_png(plot_kernels(image, names), out / "kernels.png"),
+        save_png(plot_flip(image, flip_kernel), out / "flip.png"),
+        save_png(
+            plot_hyperparameters(image, names[0] if names else "laplacian"),
+            out / "hyperparameters.png",
+        ),
+    ]

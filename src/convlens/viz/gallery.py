@@ -1,0 +1,288 @@
+"""Every ``convlens viz`` picture of a checkpoint, written as PNG files.
+
+This is the edge between the command line and the library: it loads the checkpoint, finds the
+input (an image file or a test example), calls the compute and ``plot_*`` functions and saves the
+figures. Library users call those functions directly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from convlens.errors import ConfigError
+from convlens.viz.figures import save_png
+
+
+@dataclass(frozen=True)
+class GalleryRequest:
+    kind: str
+    checkpoint: str
+    input: str | None = None  # image file
+    index: int | None = None  # test example
+    layer: str | None = None
+    target: int | None = None
+    channel: int = 0
+    unit: tuple[int, ...] | None = None
+    steps: int | None = None
+    data_dir: str | None = None
+
+    @staticmethod
+    def from_args(args: Any) -> GalleryRequest:
+        unit = None
+        if getattr(args, "unit", None):
+            try:
+                unit = tuple(int(v) for v in str(args.unit).split(","))
+            except ValueError:
+                raise ConfigError(
+                    f"--unit must be integers such as 3,4, not {args.unit!r}"
+                ) from None
+        return GalleryRequest(
+            kind=args.kind,
+            checkpoint=args.checkpoint,
+            input=args.input,
+            index=args.index,
+            layer=args.layer,
+            target=args.target,
+            channel=args.channel,
+            unit=unit,
+            steps=args.steps,
+            data_dir=args.data_dir,
+        )
+
+
+class _Context:
+    """A loaded checkpoint, its test data (loaded on first use) and the chosen input."""
+
+    def __init__(self, req: GalleryRequest) -> None:
+        from convlens.train import load_checkpoint
+
+        self.req = req
+        self.ckpt = load_checkpoint(req.checkpoint)
+        self.model = self.ckpt.model.eval()
+        self.in_shape = tuple(self.ckpt.in_shape)
+        self.mean = self.ckpt.mean or None
+        self.std = self.ckpt.std or None
+        self._data: Any = None
+
+    def data(self):
+        if self._data is None:
+            from convlens.data import load_dataset
+
+            name = self.ckpt.meta.get("data")
+            if not name:
+                raise ConfigError(
+                    "the checkpoint does not name its data set, so give --input FILE instead"
+                )
+            data = load_dataset(name, "test", root=self.req.data_dir)
+            if self.ckpt.mean:
+                data = dataclasses.replace(data, mean=self.ckpt.mean, std=self.ckpt.std)
+            self._data = data
+        return self._data
+
+    def example(self) -> tuple[torch.Tensor, str]:
+        """The input ``(C, ...)`` as the model sees it, and a caption."""
+        if self.req.input:
+            from convlens.viz.images import load_image, to_input
+
+            if len(self.in_shape) != 3:
+                raise ConfigError(
+                    f"the model reads inputs of shape {self.in_shape}, not images; use --index N instead"
+                )
+            image = load_image(self.req.input)
+            return to_input(image, self.in_shape, self.mean, self.std)[0], Path(self.req.input).name
+        data = self.data()
+        index = self.req.index if self.req.index is not None else 0
+        if not 0 <= index < len(data):
+            raise ConfigError(
+                f"--index {index} is out of range; the {data.name} test split has {len(data)} "
+                f"examples (0 to {len(data) - 1})"
+            )
+        x = data.float_x(normalize=True)[index]
+        return x, f"test example {index} ({self.class_name(int(data.y[index]))})"
+
+    def class_name(self, c: int) -> str:
+        classes = self.ckpt.classes
+        return classes[c] if c < len(classes) else str(c)
+
+    def picture(self, x: torch.Tensor):
+        from convlens.viz.images import to_picture
+
+        return to_picture(x, self.mean, self.std)
+
+    def bounds(self):
+        """Per-channel input values of black and white pixels, to keep optimised images real."""
+        if not self.mean or len(self.in_shape) != 3:
+            return None
+        m = torch.tensor(self.mean).view(-1, 1, 1)
+        s = torch.tensor(self.std).view(-1, 1, 1)
+        return (0 - m) / s, (1 - m) / s
+
+
+def draw(req: GalleryRequest, out: Path) -> list[Path]:
+    """Write the pictures of ``req.kind`` into ``out``; return the files written."""
+    ctx = _Context(req)
+    return _DRAW[req.kind](ctx, out)
+
+
+def _filters(ctx: _Context, out: Path) -> list[Path]:
+    from convlens.viz.filters import plot_filters
+
+    return [save_png(plot_filters(ctx.model, ctx.req.layer), out / "filters.png")]
+
+
+def _maps(ctx: _Context, out: Path) -> list[Path]:
+    from convlens.viz.activations import feature_maps, plot_feature_maps
+    from convlens.viz.layers import conv_layers, find_layer
+
+    if ctx.req.layer:
+        find_layer(ctx.model, ctx.req.layer)
+    layers = [ctx.req.layer] if ctx.req.layer else conv_layers(ctx.model)
+    if not layers:
+        raise ConfigError("the model has no convolution layers; name a layer with --layer")
+    x, caption = ctx.example()
+    maps = feature_maps(ctx.model, x[None], layers)
+    pic = ctx.picture(x) if x.dim() == 3 else None
+    fig = plot_feature_maps(maps, image=pic)
+    fig.suptitle(caption, fontsize=10)
+    return [save_png(fig, out / "maps.png")]
+
+
+def _attributions(ctx: _Context, out: Path, kind: str) -> list[Path]:
+    from convlens.viz import attribution as attr
+    from convlens.viz.overlays import plot_attributions, plot_signal_attributions
+
+    x, caption = ctx.example()
+    c = ctx.req.target if ctx.req.target is not None else attr.predicted_class(ctx.model, x)
+    if kind == "saliency":
+        maps = {
+            "saliency": attr.saliency(ctx.model, x, c),
+            "guided backprop": attr.guided_backprop(ctx.model, x, c),
+            "deconvnet": attr.deconvnet(ctx.model, x, c),
+            "SmoothGrad": attr.smoothgrad(ctx.model, x, c),
+        }
+    else:
+        cam = attr.grad_cam(ctx.model, x, c, ctx.req.layer)
+        maps = {
+            "Grad-CAM": cam,
+            "guided Grad-CAM": attr.guided_backprop(ctx.model, x, c) * cam.unsqueeze(0),
+        }
+        if x.dim() == 3:
+            side = max(2, min(x.shape[1:]) // 7)
+            maps["occlusion"] = attr.occlusion(
+                ctx.model, x, c, window=side, stride=max(1, side // 2)
+            )
+    title = f"{caption}: class {ctx.class_name(c)}"
+    if x.dim() == 3:
+        fig = plot_attributions(ctx.picture(x), maps, title)
+    else:
+        fig = plot_signal_attributions(x.numpy(), maps, title)
+    return [save_png(fig, out / f"{kind}.png")]
+
+
+def _rf(ctx: _Context, out: Path) -> list[Path]:
+    from convlens.analysis.summary import summarize
+    from convlens.viz.layers import find_conv
+    from convlens.viz.receptive import effective_field, field_box, plot_receptive_field
+
+    name, _ = find_conv(ctx.model, ctx.req.layer, last=True)
+    row = summarize(ctx.model, ctx.in_shape).row(name)
+    spatial = row.out_shape[1:]
+    unit = ctx.req.unit or tuple(n // 2 for n in spatial)
+    box = field_box(row, unit)
+    x, caption = ctx.example()
+    if x.dim() != 3:
+        raise ConfigError("drawing a receptive field needs a 2-D image model")
+    erf = effective_field(ctx.model, x, name, unit)
+    title = f"{name} unit {unit}: field {box.size[0]}×{box.size[1]} px ({caption})"
+    return [save_png(plot_receptive_field(ctx.picture(x), box, erf, title), out / "rf.png")]
+
+
+def _top(ctx: _Context, out: Path) -> list[Path]:
+    from convlens.viz.activations import plot_top_activating, top_activating
+    from convlens.viz.layers import find_conv
+
+    name, _ = find_conv(ctx.model, ctx.req.layer, last=False)
+    data = ctx.data()
+    x = data.float_x(normalize=True)[:2000]
+    top = top_activating(ctx.model, name, ctx.req.channel, x, k=9, mean=ctx.mean, std=ctx.std)
+    return [save_png(plot_top_activating(top), out / "top.png")]
+
+
+def _class(ctx: _Context, out: Path) -> list[Path]:
+    from convlens.viz.dream import ClassImageConfig, class_model_image
+    from convlens.viz.figures import image_grid
+    from convlens.viz.images import to_picture
+
+    n = int(ctx.ckpt.meta.get("num_classes") or len(ctx.ckpt.classes) or 10)
+    targets = [ctx.req.target] if ctx.req.target is not None else list(range(min(n, 10)))
+    config = ClassImageConfig(steps=ctx.req.steps or ClassImageConfig.steps)
+    pics, titles = [], []
+    for c in targets:
+        img = class_model_image(ctx.model, c, ctx.in_shape, config, bounds=ctx.bounds())
+        pics.append(to_picture(img, ctx.mean, ctx.std) if ctx.mean else to_picture(img))
+        titles.append(ctx.class_name(c))
+    fig = image_grid(
+        pics, titles, ncols=min(5, len(pics)), panel=1.8, suptitle="class-model images"
+    )
+    return [save_png(fig, out / "class.png")]
+
+
+def _dream(ctx: _Context, out: Path) -> list[Path]:
+    from convlens.viz.dream import DreamConfig, deep_dream
+    from convlens.viz.figures import image_grid
+    from convlens.viz.layers import find_conv
+
+    name, _ = find_conv(ctx.model, ctx.req.layer, last=True)
+    x, caption = ctx.example()
+    config = DreamConfig(steps=ctx.req.steps or DreamConfig.steps)
+    dream = deep_dream(ctx.model, x, name, config, bounds=ctx.bounds())
+    fig = image_grid([ctx.picture(x), ctx.picture(dream)], [caption, f"dream at {name}"], panel=3)
+    return [save_png(fig, out / "dream.png")]
+
+
+def _curves(ctx: _Context, out: Path) -> list[Path]:
+    from convlens.viz.training import plot_history
+
+    run = Path(ctx.req.checkpoint)
+    run = run if run.is_dir() else run.parent
+    return [save_png(plot_history(run), out / "curves.png")]
+
+
+def _confusion(ctx: _Context, out: Path) -> list[Path]:
+    from convlens.viz.training import (
+        confusion_matrix,
+        most_confident_wrong,
+        plot_confusion,
+        plot_mistakes,
+        predictions,
+    )
+
+    data = ctx.data()
+    x = data.float_x(normalize=True)
+    probs = predictions(ctx.model, x)
+    counts = confusion_matrix(data.y, probs.argmax(-1), probs.shape[-1])
+    written = [save_png(plot_confusion(counts, ctx.ckpt.classes), out / "confusion.png")]
+    wrong = most_confident_wrong(probs, data.y, k=16)
+    if wrong:
+        pics = [x[m.index].numpy()[0] if x.dim() == 3 else ctx.picture(x[m.index]) for m in wrong]
+        written.append(save_png(plot_mistakes(pics, wrong, ctx.ckpt.classes), out / "mistakes.png"))
+    return written
+
+
+_DRAW = {
+    "filters": _filters,
+    "maps": _maps,
+    "saliency": lambda ctx, out: _attributions(ctx, out, "saliency"),
+    "gradcam": lambda ctx, out: _attributions(ctx, out, "gradcam"),
+    "rf": _rf,
+    "top": _top,
+    "class": _class,
+    "dream": _dream,
+    "curves": _curves,
+    "confusion": _confusion,
+}
