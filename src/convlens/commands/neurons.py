@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sig.add_argument("--data", choices=("movie", "iris"), default="movie")
     sig.add_argument("--lr", type=float, default=1.0, help="step size eta (default 1.0)")
     sig.add_argument("--epsilon", type=float, default=1e-7, help="stop when the loss changes less")
-    sig.add_argument("--max-steps", type=int, default=20_000)
+    sig.add_argument("--max-steps", type=int, default=5_000, help="step budget (default 5000)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
             ("perceptron", {"function": "xor", "data": "boolean", "epochs": 100, "seed": 0}),
             ("perceptron", {"function": "and", "data": "iris", "epochs": 100, "seed": 0}),
             ("boolean", {"function": "xor", "table": None, "inputs": 2}),
-            ("sigmoid", {"data": "movie", "lr": 1.0, "epsilon": 1e-7, "max_steps": 20_000}),
+            ("sigmoid", {"data": "movie", "lr": 1.0, "epsilon": 1e-7, "max_steps": 5_000}),
         ]
         for name, extra in tour:
             ACTIONS[name](argparse.Namespace(**extra))
