@@ -78,6 +78,12 @@ def _broadcast_empty(args: tuple) -> torch.Tensor:
     return tensors[0].new_empty(shape)
 
 
+_SAME_SHAPE = {
+    F.batch_norm, F.layer_norm, F.group_norm, F.instance_norm, F.local_response_norm,
+    F.dropout, F.dropout1d, F.dropout2d, F.softmax, F.log_softmax,
+}  # fmt: skip
+
+
 def _is_inplace(func: Any) -> bool:
     name = getattr(func, "__name__", "")
     return (name.endswith("_") and not name.endswith("__")) or name.startswith("__i")
@@ -130,13 +136,15 @@ class FieldTracker(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         first_arg = args[0] if args else None
-        if _is_elementwise(func) and isinstance(first_arg, torch.Tensor) and first_arg.is_meta:
+        is_meta = isinstance(first_arg, torch.Tensor) and first_arg.is_meta
+        if is_meta and func in _SAME_SHAPE:
             # the meta kernels of these ops go through torch._refs, whose first use imports
-            # torch._dynamo (seconds); their output shape is their input's
-            out = (
-                first_arg if kwargs.get("inplace") or _is_inplace(func) else _broadcast_empty(args)
-            )
-        elif func is F.linear and isinstance(first_arg, torch.Tensor) and first_arg.is_meta:
+            # torch._dynamo (seconds); their output has the shape of their input
+            out = first_arg if kwargs.get("inplace") else torch.empty_like(first_arg)
+        elif is_meta and _is_elementwise(func):
+            inplace = kwargs.get("inplace") or _is_inplace(func)
+            out = first_arg if inplace else _broadcast_empty(args)
+        elif is_meta and func is F.linear:
             weight = args[1] if len(args) > 1 else kwargs["weight"]
             if first_arg.shape[-1] != weight.shape[-1]:
                 raise RuntimeError(
@@ -380,7 +388,8 @@ def _on_meta(model: nn.Module) -> Iterator[None]:
     saved: list[tuple[dict, str, Any]] = []
     try:
         for m in model.modules():
-            for store in (m._parameters, m._buffers):
+            stores: tuple[dict[str, Any], ...] = (m._parameters, m._buffers)
+            for store in stores:
                 for key, value in list(store.items()):
                     if value is None or value.device.type == "meta":
                         continue
