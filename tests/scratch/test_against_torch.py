@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from convlens import build_model
-from convlens.errors import CheckpointError
+from convlens.errors import CheckpointError, SpecError
 from convlens.scratch import build_scratch, layers
 from convlens.scratch.conv import conv2d_naive, conv2d_naive_backward
 from convlens.scratch.functional import softmax_cross_entropy
@@ -44,11 +44,32 @@ def _fits(size, kernel, padding, dilation):
     )
 
 
+# Settings that must be covered whatever hypothesis draws:
+# (nd, groups, c_in, c_out, kernel, stride, padding, dilation, size, n, bias, seed)
+FIXED_CASES = [
+    (2, 1, 3, 4, (3, 3), (2, 2), (1, 1), (1, 1), (9, 8), 2, True, 0),  # stride 2, padding
+    (2, 1, 2, 3, (2, 4), (1, 2), (0, 2), (2, 1), (7, 9), 2, True, 1),  # rectangular, dilation
+    (2, 2, 4, 6, (3, 1), (2, 1), (2, 0), (2, 2), (8, 5), 1, False, 2),  # groups, no bias
+    (1, 1, 3, 5, (5,), (2,), (1,), (1,), (40,), 3, True, 3),  # MNIST-1D's first layer
+    (1, 1, 2, 2, (3,), (1,), (2,), (3,), (9,), 2, True, 4),  # 1-D dilation
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("case", FIXED_CASES)
+def test_conv_fixed_cases_equal_torch(case, dtype):
+    _check_conv(case, dtype)
+
+
 @SETTINGS
 @given(conv_cases(), st.sampled_from([np.float64, np.float32]))
 def test_conv_forward_backward_equals_torch(case, dtype):
+    assume(_fits(case[8], case[4], case[6], case[7]))
+    _check_conv(case, dtype)
+
+
+def _check_conv(case, dtype):
     nd, groups, c_in, c_out, kernel, stride, padding, dilation, size, n, bias, seed = case
-    assume(_fits(size, kernel, padding, dilation))
     rng = np.random.default_rng(seed)
     results = {}
     for impl in ("im2col", "naive"):
@@ -176,6 +197,16 @@ def test_network_from_a_spec_equals_its_torch_twin(spec, in_shape, dtype):
             np.testing.assert_allclose(net.state_dict()[name], buf.numpy(), atol=tol, rtol=tol)
     model.eval()
     np.testing.assert_allclose(net.forward(x), model(xt).detach().numpy(), atol=tol, rtol=tol)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [("conv3x3x4-lrn-fc2", "no LocalResponseNorm"), ("fc4-gelu-fc2", "no gelu"),
+     ("conv3x3x4p1circular-fc2", "zeros only")],
+)  # fmt: skip
+def test_layers_outside_the_scratch_engine_are_refused(spec, message):
+    with pytest.raises(SpecError, match=message):
+        build_scratch(spec, (1, 6, 6))
 
 
 def test_load_state_dict_refuses_weights_of_another_network():
