@@ -72,3 +72,12 @@ def test_scratch_bad_input_is_one_line_and_exit_2(capsys, argv, message):
     code, _, err = _run(capsys, *argv)
     assert code == 2
     assert message in err and err.count("\n") == 1
+
+
+def test_scratch_examples_show_the_lecture_results(capsys):
+    code, out, _ = _run(capsys, "scratch", "examples")
+    assert code == 0
+    flat = " ".join(out.split())
+    assert "[[12, 12, 17], [10, 17, 19], [ 9, 6, 14]]" in flat  # the lectures' correlation
+    assert "[[6., 8.], [3., 4.]]" in flat  # the lectures' max pool
+    assert "flipped kernel equals the true convolution" in flat

@@ -2,6 +2,7 @@
 
 convlens scratch train conv3x3x16p1-pool2-conv3x3x32p1-pool2-fc64-fc10 --data digits --epochs 12
 convlens scratch gradcheck
+convlens scratch examples      the lectures' worked examples through the NumPy engine
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from convlens.errors import ConfigError
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from convlens.scratch.train import ScratchTrainConfig
 
-    sub = parser.add_subparsers(dest="action", metavar="{train,gradcheck}")
+    sub = parser.add_subparsers(dest="action", metavar="{train,gradcheck,examples}")
     train = sub.add_parser("train", help="train a spec's network in NumPy on a data set")
     train.add_argument(
         "spec", help="network spec, e.g. conv5x5x6-pool2-conv5x5x16-pool2-fc120-fc84-fc10"
@@ -35,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for f in dataclasses.fields(ScratchTrainConfig):
         train.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default,
                            help=f"{f.metadata['help']} (default {f.default})")  # fmt: skip
+    sub.add_parser("examples", help="the lectures' convolution and pooling examples, worked")
     check = sub.add_parser("gradcheck", help="every op's backward pass against central differences")
     check.add_argument("--seed", type=int, default=0, help="random inputs' seed (default 0)")
     check.add_argument("--tolerance", type=float, default=1e-6,
@@ -46,8 +48,11 @@ def run(args: argparse.Namespace) -> int:
         return _train(args)
     if args.action == "gradcheck":
         return _gradcheck(args)
+    if args.action == "examples":
+        return _examples()
     raise ConfigError(
-        "choose an action: convlens scratch train SPEC --data NAME, or convlens scratch gradcheck"
+        "choose an action: convlens scratch train SPEC --data NAME, convlens scratch gradcheck "
+        "or convlens scratch examples"
     )
 
 
@@ -124,3 +129,35 @@ def _gradcheck(args: argparse.Namespace) -> int:
     print(f"{len(results)} gradients checked in float64, worst relative error {worst:.2e}; "
           f"{failed} above {args.tolerance:g}")  # fmt: skip
     return 1 if failed else 0
+
+
+def _examples() -> int:
+    import numpy as np
+
+    from convlens.scratch import convolve2d, correlate2d, pool_forward
+
+    def show(title, array):
+        rows = np.array2string(np.asarray(array), separator=", ").replace("\n", "\n    ")
+        print(f"{title}\n    {rows}")
+
+    # shared/LECTURES.md, section 3
+    image = np.array(
+        [[3, 3, 2, 1, 0], [0, 0, 1, 3, 1], [3, 1, 2, 2, 3], [2, 0, 0, 2, 2], [2, 0, 0, 0, 1]]
+    )
+    kernel = np.array([[0, 1, 2], [2, 2, 0], [0, 1, 2]])
+    show("input I (5x5)", image)
+    show("kernel K (3x3)", kernel)
+    corr = correlate2d(image.astype(float), kernel.astype(float)).astype(int)
+    show("cross-correlation s(i,j) = sum_m sum_n I(i+m, j+n) K(m,n)  (what networks compute)", corr)
+    conv = convolve2d(image.astype(float), kernel.astype(float)).astype(int)
+    show("true convolution s(i,j) = sum_m sum_n I(m,n) K(i-m, j-n)  (the kernel flipped)", conv)
+    show("flipped kernel K[::-1, ::-1]", kernel[::-1, ::-1])
+    flipped = correlate2d(image.astype(float), kernel[::-1, ::-1].astype(float)).astype(int)
+    same = "equals" if np.array_equal(flipped, conv) else "DIFFERS FROM"
+    print(f"cross-correlation with the flipped kernel {same} the true convolution\n")
+    x = np.array([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]])
+    show("input (4x4)", x)
+    for kind in ("max", "avg"):
+        out, _ = pool_forward(x[None, None].astype(float), kind, 2, 2)
+        show(f"{kind} pooling 2x2, stride 2", out[0, 0])
+    return 0
