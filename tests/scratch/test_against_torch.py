@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from convlens import build_model
 from convlens.errors import CheckpointError, SpecError
-from convlens.scratch import build_scratch, layers
+from convlens.scratch import build_scratch, layers, norm
 from convlens.scratch.conv import conv2d_naive, conv2d_naive_backward
 from convlens.scratch.functional import softmax_cross_entropy
 
@@ -158,11 +158,29 @@ def test_activations_equal_torch(name, torch_fn):
     np.testing.assert_allclose(dx, xt.grad.numpy(), atol=1e-12)
 
 
+@pytest.mark.parametrize(
+    ("size", "alpha", "beta", "k"), [(5, 1e-4, 0.75, 2.0), (3, 0.5, 0.75, 1.0), (4, 0.3, 1.5, 0.5)]
+)
+def test_local_response_norm_equals_torch(size, alpha, beta, k):
+    rng = np.random.default_rng(size)
+    x = rng.standard_normal((2, 7, 4, 3)) * 2
+    lrn = norm.LocalResponseNorm(size, alpha, beta, k)
+    out = lrn.forward(x)
+    dout = rng.standard_normal(out.shape)
+    dx = lrn.backward(dout)
+    xt = torch.tensor(x, requires_grad=True)
+    ot = torch.nn.LocalResponseNorm(size, alpha, beta, k)(xt)
+    ot.backward(torch.tensor(dout))
+    np.testing.assert_allclose(out, ot.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), atol=1e-12)
+
+
 SPECS = [
     ("conv5x5x6p2-pool2-conv5x5x16-avgpool2-fc120-fc84-fc10", (1, 28, 28)),
     ("conv1d5x25s2p1-conv1d3x25s2p1-conv1d3x25s2p1-fc10", (1, 40)),
     ("conv1d5x8d2-bn-relu-pool3s2p1-conv1d3x8g2-gap-fc4", (2, 30)),
     ("conv3x2x8s2p1x2d2-bn-elu-pool3s2p1-sub2-drop0-fc5-softplus-fc3", (3, 17, 16)),
+    ("conv5x5x12s2-relu-pool3s2-lrn-conv3x3x8p1-relu-lrn4-gap-fc3", (3, 23, 23)),  # AlexNet-like
 ]
 
 
@@ -201,7 +219,7 @@ def test_network_from_a_spec_equals_its_torch_twin(spec, in_shape, dtype):
 
 @pytest.mark.parametrize(
     ("spec", "message"),
-    [("conv3x3x4-lrn-fc2", "no LocalResponseNorm"), ("fc4-gelu-fc2", "no gelu"),
+    [("fc4-gelu-fc2", "no gelu"),
      ("conv3x3x4p1circular-fc2", "zeros only")],
 )  # fmt: skip
 def test_layers_outside_the_scratch_engine_are_refused(spec, message):

@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from convlens.scratch import functional as F
 from convlens.scratch import layers as L
+from convlens.scratch import norm
 
 
 @dataclass(frozen=True)
@@ -125,11 +126,16 @@ def gradcheck_all(seed: int = 0) -> list[GradCheck]:
         rng,
         before=lambda: setattr(drop, "rng", np.random.default_rng(1)),
     )
-    results += check_layer("batch norm 1d (train)", L.BatchNorm(4), randn(6, 4), rng)
-    results += check_layer("batch norm 2d (train)", L.BatchNorm(3), randn(4, 3, 3, 2), rng)
-    bn = L.BatchNorm(3)
+    results += check_layer("batch norm 1d (train)", norm.BatchNorm(4), randn(6, 4), rng)
+    results += check_layer("batch norm 2d (train)", norm.BatchNorm(3), randn(4, 3, 3, 2), rng)
+    bn = norm.BatchNorm(3)
     bn.buffers["running_mean"], bn.buffers["running_var"] = randn(3), rng.uniform(0.5, 2, 3)
     results += check_layer("batch norm 2d (eval)", bn, randn(4, 3, 3, 2), rng, train=False)
+    lrn = norm.LocalResponseNorm(size=3, alpha=0.5, beta=0.75, k=1.0)  # large alpha: a real test
+    results += check_layer("local response norm", lrn, randn(2, 5, 3, 2), rng)
+    results += check_layer(
+        "local response norm (even size)", norm.LocalResponseNorm(4, 0.3), randn(2, 6, 3), rng
+    )
     for name in ("relu", "sigmoid", "tanh", "softplus", "elu", "lrelu", "softmax"):
         results += check_layer(name, L.Activation(name), randn(4, 5), rng)
 

@@ -23,6 +23,7 @@ from convlens import spec as S
 from convlens.analysis.geometry import LayerInfo, analyze
 from convlens.errors import CheckpointError, SpecError
 from convlens.scratch import layers as L
+from convlens.scratch import norm
 
 
 class ScratchNet:
@@ -111,7 +112,7 @@ def build_scratch(
     """Build the NumPy network that a spec describes for inputs of ``in_shape`` (no batch dim).
 
     Same expansion and names as ``convlens.build_model``; ``conv_impl`` picks "im2col" or the
-    "naive" loops. LRN, GELU and non-zero padding modes are not part of the scratch engine.
+    "naive" loops. GELU and non-zero padding modes are not part of the scratch engine.
     """
     rows = analyze(spec, in_shape, activation=activation)
     expanded = S.expand_spec(S.parse_spec(spec), len(rows[0].in_shape), activation)
@@ -152,7 +153,9 @@ def _layer(layer: S.Layer, row: LayerInfo, rng, dtype, conv_impl: str) -> L.Laye
             raise SpecError(f"{row.name}: the scratch engine has no gelu; use relu, elu or tanh")
         return L.Activation(layer.name, layer.negative_slope)
     if isinstance(layer, S.BatchNorm):
-        return L.BatchNorm(row.in_shape[0], layer.eps, layer.momentum, dtype=dtype)
+        return norm.BatchNorm(row.in_shape[0], layer.eps, layer.momentum, dtype=dtype)
+    if isinstance(layer, S.LocalResponseNorm):
+        return norm.LocalResponseNorm(layer.size, layer.alpha, layer.beta, layer.k)
     if isinstance(layer, S.Dropout):
         return L.Dropout(layer.p, rng=np.random.default_rng(rng.integers(2**32)))
     if isinstance(layer, S.Flatten):
