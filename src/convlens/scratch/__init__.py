@@ -3,8 +3,8 @@
 Neurons and perceptrons (``neurons``), activations and losses (``functional``), im2col
 (``im2col``), convolution in a naive and a fast form (``conv``), pooling (``pool``), layers with
 forward and backward passes (``layers``), batch and local response normalisation (``norm``),
-networks built from a spec (``net``), gradient descent
-and SGD (``optim``), training (``train``) and numerical gradient checks (``gradcheck``).
+networks built from a spec (``net``), gradient descent and SGD (``optim``), training (``train``)
+and numerical gradient checks (``gradcheck``).
 Only NumPy is imported here, never torch: the tests hold this engine against torch from outside.
 """
 
