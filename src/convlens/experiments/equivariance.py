@@ -265,4 +265,14 @@ def _findings(data: dict[str, Any]) -> tuple[str, ...]:
         f"A 1-pixel shift changes the conv maps by {conv1:.2f} (relative), the 2×2 max-pooled maps "
         f"by {pool1:.2f}; the global average changes by {gap:.1e} at any shift."
     )
+    classifier = data.get("classifier")
+    if classifier:
+        last = classifier["shifts"][-1]
+        for label, v in classifier.items():
+            if label != "shifts":
+                out.append(
+                    f"{label}: test accuracy {v['accuracy'][0]:.1%} unshifted, "
+                    f"{v['accuracy'][1]:.1%} after a 1-sample shift, {v['accuracy'][-1]:.1%} "
+                    f"after {last}; {v['unchanged'][1]:.1%} of predictions survive a 1-sample shift."
+                )
     return tuple(out)

@@ -44,8 +44,9 @@ def table_text(result: ExperimentResult, width: int = 140) -> str:
 
     console = Console(file=io.StringIO(), width=width, color_system=None, record=True)
     table = Table(title=result.title, box=box.SIMPLE_HEAD)
-    for col in result.columns:
-        table.add_column(col)
+    for i, col in enumerate(result.columns):
+        numeric = all(isinstance(row[i], (int, float)) or row[i] is None for row in result.rows)
+        table.add_column(col, no_wrap=numeric, justify="right" if numeric else "left")
     for row in result.rows:
         table.add_row(*(_cell(v) for v in row))
     console.print(table)
