@@ -12,6 +12,7 @@ Needs the optional extra ``export`` (onnx, onnxruntime, onnxscript).
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import os
 import tempfile
@@ -136,7 +137,8 @@ def export_onnx(
         raise ConfigError(f"{str(path)!r} is a directory; give the .onnx file to write.")
     if not path.parent.is_dir():
         raise ConfigError(f"the folder {str(path.parent)!r} does not exist; create it first.")
-    model = model.to("cpu").float().eval()  # ONNX graphs are traced in float32 on the CPU
+    # traced in float32 on the CPU, from a copy: the caller's model keeps its device and mode
+    model = copy.deepcopy(model).to("cpu").float().eval()
     gen = torch.Generator().manual_seed(seed)
     traced = torch.randn(2, *in_shape, generator=gen)
     x = torch.randn(batch, *in_shape, generator=gen)  # another batch size than the traced one

@@ -1,5 +1,5 @@
 """One rank of a small distributed run (started by torchrun from test_ddp.py), or the same run in
-one process: ``python ddp_worker.py OUT_DIR [STOP_AT_STEP] [--resume]``.
+one process: ``python ddp_worker.py OUT_DIR [STOP_AT_STEP] [--resume] [--cuda]``.
 
 The model has neither batch norm nor dropout, the two layers whose result depends on how a batch is
 split, so W ranks with B/W examples each must take the same steps as one process with B.
@@ -38,7 +38,9 @@ def make_model() -> torch.nn.Module:
     return build_model(SPEC, (1, 10, 10))
 
 
-def train(out: Path, *, stop_at: int = 0, resume: bool = False) -> torch.nn.Module:
+def train(
+    out: Path, *, stop_at: int = 0, resume: bool = False, device: str = "cpu"
+) -> torch.nn.Module:
     """Train (or continue) the run in ``out``; ``stop_at`` interrupts it after that step, as
     Ctrl-C would, and fit saves the resume state."""
 
@@ -48,13 +50,18 @@ def train(out: Path, *, stop_at: int = 0, resume: bool = False) -> torch.nn.Modu
 
     model = make_model()
     data = toy_data()
-    fit(model, data, CONFIG, val=data, run_dir=out, resume=resume, on_step=on_step)
+    config = CONFIG.replace(device=device)
+    fit(model, data, config, val=data, run_dir=out, resume=resume, on_step=on_step)
     return model
 
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
+    # TF32 would round each rank's convolutions differently from a single process's
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
     out_dir = Path(sys.argv[1])
     stop = int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2].isdigit() else 0
     with launch():
-        train(out_dir, stop_at=stop, resume="--resume" in sys.argv)
+        device = "cuda" if "--cuda" in sys.argv else "cpu"
+        train(out_dir, stop_at=stop, resume="--resume" in sys.argv, device=device)

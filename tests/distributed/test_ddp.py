@@ -83,3 +83,20 @@ def test_a_run_stopped_with_two_ranks_resumes_in_one_and_back(tmp_path):
     torchrun(2, str(HERE / "ddp_worker.py"), str(back), "--resume")
     finished = load_checkpoint(back / "last").model
     assert_same_weights(finished.state_dict(), single.state_dict())
+
+
+@pytest.mark.slow
+def test_convlens_train_under_torchrun_prints_once_and_writes_one_run(tmp_path):
+    # the command of the README: two ranks, one run directory (named by rank 0), one report
+    out = tmp_path / "run"
+    result = torchrun(
+        2, "-m", "convlens", "train", "mnist1d_cnn", "--data", "mnist1d", "--epochs", "1",
+        "--batch-size", "100", "--device", "cpu", "--verbose", "2", "--out", str(out),
+        "--no-report", "--tensorboard",
+    )  # fmt: skip
+    assert result.stdout.count("test accuracy") == 1
+    assert result.stderr.count("epoch 1/1") == 1
+    records = [json.loads(s) for s in (out / "metrics.jsonl").open()]
+    assert [r["step"] for r in records] == [40]  # 4,000 training examples / 100 per global batch
+    assert any((out / "tensorboard").iterdir())
+    assert json.loads((out / "config.json").read_text())["batch_size"] == 100
