@@ -89,6 +89,7 @@ def _train(args: argparse.Namespace) -> int:
     dtype = np.dtype(args.dtype)
     x, y, in_shape, classes = _load(args.data, "train", args.data_dir, dtype, args.limit)
     x_test, y_test, _, _ = _load(args.data, "test", args.data_dir, dtype)
+    # the same seed also draws the initial weights, so a run is replayed by its flags
     net = build_scratch(args.spec, in_shape, dtype=dtype, conv_impl=args.conv, seed=config.seed)
     out = net.forward(x[:1]).shape[1:]
     if out != (classes,):

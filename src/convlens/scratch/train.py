@@ -28,7 +28,7 @@ class ScratchTrainConfig:
     batch_size: int = field(default=32, metadata={"help": "samples per step"})
     momentum: float = field(default=0.9, metadata={"help": "SGD momentum, torch's form (0: plain)"})
     weight_decay: float = field(default=0.0, metadata={"help": "L2 penalty added to the gradient"})
-    seed: int = field(default=0, metadata={"help": "epoch e shuffles with seed + e"})
+    seed: int = field(default=0, metadata={"help": "shuffling seed: epoch e uses seed + e"})
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1:
