@@ -67,12 +67,13 @@ def im2col(
     n, c, h, w = x.shape
     kh, kw = kernel_size
     out = output_shape(h, w, kernel_size, stride, padding, dilation)
-    xp = pad2d(x, padding, pad_value)
+    # channels first once, so that each offset's copy below reads and writes in memory order
+    xp = np.ascontiguousarray(pad2d(x, padding, pad_value).transpose(1, 0, 2, 3))  # (C, N, H, W)
     cols = np.empty((c, kh, kw, n, *out), dtype=x.dtype)
     for i in range(kh):
         for j in range(kw):
             rows, columns = _offset_slices(i, j, out, stride, dilation)
-            cols[:, i, j] = xp[:, :, rows, columns].transpose(1, 0, 2, 3)  # (C, N, H_out, W_out)
+            cols[:, i, j] = xp[:, :, rows, columns]  # (C, N, H_out, W_out)
     return cols.reshape(c * kh * kw, n * out[0] * out[1])
 
 
@@ -90,9 +91,9 @@ def col2im(
     out = output_shape(h, w, kernel_size, stride, padding, dilation)
     cols = cols.reshape(c, kh, kw, n, *out)
     ph, pw = padding
-    dxp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    dxp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)  # channels first, as above
     for i in range(kh):
         for j in range(kw):
             rows, columns = _offset_slices(i, j, out, stride, dilation)
-            dxp[:, :, rows, columns] += cols[:, i, j].transpose(1, 0, 2, 3)
-    return dxp[:, :, ph : ph + h, pw : pw + w]
+            dxp[:, :, rows, columns] += cols[:, i, j]
+    return dxp[:, :, ph : ph + h, pw : pw + w].transpose(1, 0, 2, 3)
