@@ -5,7 +5,8 @@
 Each row times one conv layer's forward and backward pass (dx, dw, db) on a batch: torch's
 ``F.conv2d`` with autograd, the scratch ``conv2d_forward`` / ``conv2d_backward``, and their ratio
 (scratch time / torch time; 1.0 means as fast as torch). The last rows show the naive loops of the
-formula on a small size for contrast. Times are the median of ``--repeat`` runs after one warm-up.
+formula on a small size for contrast. Times are the fastest of ``--repeat`` runs after one warm-up
+(the minimum is the least disturbed by other work on a shared machine, as timeit advises).
 Both libraries get the same number of threads; on a busy machine more threads than free cores
 slows OpenBLAS down badly, so the default is one.
 """
@@ -13,7 +14,6 @@ slows OpenBLAS down badly, so the default is one.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import numpy as np
@@ -41,14 +41,14 @@ LAYERS = [
 NAIVE = ("small 3x16x16 -> 8x16x16, 3x3 p1", 3, 16, 8, 3, 1, 1)
 
 
-def median_time(fn, repeat: int) -> float:
+def best_time(fn, repeat: int) -> float:
     fn()  # warm-up
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return min(times)
 
 
 def case(batch, c_in, size, c_out, k, stride, pad, seed=0):
@@ -93,11 +93,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"conv2d forward + backward, float32, batch {args.batch}, {args.threads} thread(s); "
-          f"torch {torch.__version__}, numpy {np.__version__}; median of {args.repeat}")  # fmt: skip
+          f"torch {torch.__version__}, numpy {np.__version__}; best of {args.repeat}")  # fmt: skip
     header = f"{'layer':<40} {'torch ms':>9} {'scratch ms':>11} {'ratio':>6}"
     print(header)
     print("-" * len(header))
@@ -105,8 +105,8 @@ def main() -> None:
     with threadpool_limits(args.threads, user_api="blas"):
         for name, *shape in LAYERS:
             data = case(args.batch, *shape)
-            t_torch = median_time(torch_step(*data), args.repeat)
-            t_ours = median_time(scratch_step(*data), args.repeat)
+            t_torch = best_time(torch_step(*data), args.repeat)
+            t_ours = best_time(scratch_step(*data), args.repeat)
             ratios.append(t_ours / t_torch)
             print(f"{name:<40} {t_torch * 1e3:9.2f} {t_ours * 1e3:11.2f} {t_ours / t_torch:6.2f}")
         geo = float(np.exp(np.mean(np.log(ratios))))
@@ -114,9 +114,9 @@ def main() -> None:
         print()
         name, *shape = NAIVE
         data = case(8, *shape)
-        t_torch = median_time(torch_step(*data), args.repeat)
-        t_ours = median_time(scratch_step(*data), args.repeat)
-        t_naive = median_time(naive_step(*data), max(1, args.repeat // 2))
+        t_torch = best_time(torch_step(*data), args.repeat)
+        t_ours = best_time(scratch_step(*data), args.repeat)
+        t_naive = best_time(naive_step(*data), max(1, args.repeat // 2))
         print(f"naive loops vs im2col vs torch, batch 8, {name}:")
         print(f"  torch {t_torch * 1e3:.2f} ms, im2col {t_ours * 1e3:.2f} ms "
               f"({t_ours / t_torch:.2f}x torch), naive {t_naive * 1e3:.1f} ms "
