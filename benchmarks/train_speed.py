@@ -1,0 +1,97 @@
+"""Training speed of convlens against the loop of the PyTorch tutorials, and the time budgets.
+
+Run on a quiet machine (other processes on the same cores make every number noisy):
+
+    .venv/bin/python benchmarks/train_speed.py            # everything, about 10-15 minutes on 2 cores
+    .venv/bin/python benchmarks/train_speed.py --quick    # one epoch on a subset, about a minute
+
+It prints, in one run and side by side:
+1. Fashion-MNIST, the `fast` recipe's model and settings trained by both loops for the same epochs:
+   images/s, GFLOP/s (3 x forward MACs x 2 FLOPs per training example, MACs from the summary),
+   training seconds, and training seconds until 90% test accuracy, each with the ratio.
+   Goals: at least 3x the throughput and 5x shorter time to 90%.
+2. `convlens train --recipe fast` end to end (start-up, loading, training, testing) for 3 seeds:
+   Fashion-MNIST, goal at least 92.5% test accuracy within 60 s (median);
+   MNIST-1D, goal at least 95% within 15 s (median).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+
+import torch
+
+from convlens.build import build_model
+from convlens.data import load_dataset
+from convlens.train.bench import budget_run, compare, format_comparison
+from convlens.train.config import from_dict
+from convlens.train.recipes import get_recipe
+
+BUDGETS = {"fashion-mnist": (0.925, 60.0), "mnist1d": (0.95, 15.0)}  # (test accuracy, seconds)
+
+
+def side_by_side(epochs: float, limit: int) -> None:
+    recipe = get_recipe("fashion-mnist", "fast")
+    train, test = load_dataset("fashion-mnist", "train"), load_dataset("fashion-mnist", "test")
+    if limit:
+        import dataclasses
+
+        train = dataclasses.replace(train, x=train.x[:limit], y=train.y[:limit])
+    config = from_dict({**recipe.settings, "epochs": epochs, "verbose": 0})
+
+    def make_model() -> torch.nn.Module:
+        torch.manual_seed(0)
+        return build_model(recipe.model, train.in_shape)
+
+    print(f"## Fashion-MNIST, {len(train):,} examples, {epochs:g} epochs, {recipe.model}")
+    peer, ours = compare(make_model, train, test, config)
+    print(format_comparison(peer, ours, 0.9))
+
+
+def budgets(seeds: int) -> None:
+    for data, (goal_acc, goal_s) in BUDGETS.items():
+        print(
+            f"\n## convlens train --recipe fast --data {data}  (goal: {100 * goal_acc:g}% in {goal_s:g} s)"
+        )
+        runs = [budget_run(data, seed) for seed in range(seeds)]
+        for r in runs:
+            print(f"seed {r.seed}: {100 * r.test_acc:.2f}% in {r.wall_seconds:.1f} s")
+        acc = statistics.median(r.test_acc for r in runs)
+        wall = statistics.median(r.wall_seconds for r in runs)
+        verdict = "met" if acc >= goal_acc and wall <= goal_s else "NOT met"
+        print(f"median: {100 * acc:.2f}% in {wall:.1f} s  ({verdict})")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="one epoch on 10,000 examples, no budgets"
+    )
+    parser.add_argument(
+        "--epochs",
+        type=float,
+        default=0,
+        help="epochs for the side-by-side part (default: the recipe's)",
+    )
+    parser.add_argument(
+        "--seeds", type=int, default=3, help="seeds for the time budgets (default: 3)"
+    )
+    args = parser.parse_args()
+    print(
+        f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  {platform.processor() or platform.machine()}"
+        f"  torch {torch.__version__}  {torch.get_num_threads()} threads  python {sys.version.split()[0]}"
+    )
+    if args.quick:
+        side_by_side(1, 10000)
+        return 0
+    side_by_side(args.epochs or get_recipe("fashion-mnist", "fast").settings["epochs"], 0)
+    budgets(args.seeds)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

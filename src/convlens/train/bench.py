@@ -1,0 +1,202 @@
+"""Training speed, side by side: convlens's loop against the loop of the PyTorch tutorials.
+
+The peer is what the PyTorch "Training a Classifier" and "Datasets & DataLoaders" tutorials teach:
+a per-sample ``Dataset`` whose ``__getitem__`` returns one normalised image, a ``DataLoader`` with
+``shuffle=True`` that collates batches in Python, float32, the same model, optimiser settings and
+epochs. convlens keeps the data set on the device as one tensor, gathers batches by index, and
+trains in bf16 with channels-last where the hardware supports it.
+
+Both loops are timed the same way: training time only (evaluation after each epoch is excluded
+from the clock), so the time to a test accuracy counts the steps it took, not the evaluations.
+Library functions return data; benchmarks/train_speed.py and ``convlens bench`` print it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from convlens.train.config import TrainConfig
+from convlens.train.evaluation import evaluate
+from convlens.train.loop import fit, training_flops
+from convlens.train.optim import lr_factor, make_optimizer, set_lr
+
+
+@dataclass
+class SpeedResult:
+    name: str
+    images_per_s: float  # training throughput over all epochs
+    train_seconds: float  # training time, evaluation excluded
+    test_acc: list[float] = field(default_factory=list)  # after each epoch
+    seconds_at_epoch: list[float] = field(default_factory=list)  # cumulative training time
+    flops_per_s: float | None = None
+
+    def time_to(self, accuracy: float) -> float:
+        """Training seconds until the test accuracy first reached ``accuracy`` (inf if never)."""
+        for acc, seconds in zip(self.test_acc, self.seconds_at_epoch):
+            if acc >= accuracy:
+                return seconds
+        return math.inf
+
+
+class PerSampleDataset(torch.utils.data.Dataset):
+    """The tutorial shape: one example per ``__getitem__``, normalised on the fly."""
+
+    def __init__(self, data: Any) -> None:
+        self.x, self.y = data.x, data.y
+        view = (-1,) + (1,) * (data.x.dim() - 2)
+        self.mean = torch.tensor(data.mean).view(view)
+        self.std = torch.tensor(data.std).view(view)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.x[i]
+        x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+        return (x - self.mean) / self.std, self.y[i]
+
+
+def tutorial_fit(
+    model: nn.Module,
+    data: Any,
+    test: Any,
+    config: TrainConfig,
+    on_epoch: Callable[[int], None] | None = None,
+) -> SpeedResult:
+    """The peer loop: DataLoader over a per-sample Dataset, float32, same optimiser and schedule."""
+    loader = torch.utils.data.DataLoader(
+        PerSampleDataset(data),
+        batch_size=config.batch_size,
+        shuffle=True,
+        drop_last=True,
+        generator=torch.Generator().manual_seed(config.seed),
+    )
+    optimizer = make_optimizer(model, config)
+    steps_per_epoch = len(loader)
+    epochs = math.ceil(config.epochs)
+    total = round(config.epochs * steps_per_epoch)
+    result = SpeedResult("tutorial loop", 0.0, 0.0)
+    plain = replace(
+        config, precision="float32", channels_last="off", device="cpu", tta=False, verbose=0
+    )
+    step, seconds = 0, 0.0
+    for epoch in range(epochs):
+        model.train()
+        start = time.perf_counter()
+        for x, y in loader:
+            if step >= total:
+                break
+            set_lr(optimizer, config.lr * lr_factor(config, step, total, steps_per_epoch))
+            loss = F.cross_entropy(model(x), y, label_smoothing=config.label_smoothing)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            step += 1
+        seconds += time.perf_counter() - start
+        result.seconds_at_epoch.append(seconds)
+        result.test_acc.append(evaluate(model, test, plain, full=False)["acc"])
+        if on_epoch:
+            on_epoch(epoch)
+    result.train_seconds = seconds
+    result.images_per_s = step * config.batch_size / seconds
+    return result
+
+
+def convlens_fit(model: nn.Module, data: Any, test: Any, config: TrainConfig) -> SpeedResult:
+    """convlens's fit with test accuracy after every epoch (its evaluation time excluded)."""
+    history = fit(model, data, replace(config, eval_every=1), val=test)
+    seconds = list(_cumulative(r["time"] for r in history.records))
+    steps = history.records[-1]["step"]
+    result = SpeedResult(
+        f"convlens ({history.hardware})", steps * config.batch_size / seconds[-1], seconds[-1]
+    )
+    result.test_acc = [r["val_acc"] for r in history.records]
+    result.seconds_at_epoch = seconds
+    return result
+
+
+def _cumulative(values: Any) -> Any:
+    total = 0.0
+    for v in values:
+        total += v
+        yield total
+
+
+def compare(
+    make_model: Callable[[], nn.Module], data: Any, test: Any, config: TrainConfig
+) -> tuple[SpeedResult, SpeedResult]:
+    """(tutorial, convlens) on identically initialised models; FLOP/s from the summary's MACs."""
+    model = make_model()
+    flops = training_flops(model, tuple(data.in_shape))
+    peer = tutorial_fit(model, data, test, replace(config, verbose=0))
+    ours = convlens_fit(make_model(), data, test, config)
+    for r in (peer, ours):
+        r.flops_per_s = r.images_per_s * flops if flops else None
+    return peer, ours
+
+
+@dataclass(frozen=True)
+class BudgetRun:
+    data: str
+    seed: int
+    wall_seconds: float  # the whole command: start-up, loading, training, testing
+    test_acc: float
+
+
+def budget_run(
+    data: str, seed: int, recipe: str = "fast", extra: tuple[str, ...] = ()
+) -> BudgetRun:
+    """Time ``convlens train --recipe RECIPE --data DATA`` end to end, in a fresh process."""
+    import re
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as out:
+        argv = [sys.executable, "-m", "convlens", "train", "--recipe", recipe, "--data", data]
+        argv += ["--seed", str(seed), "--out", out, "--no-report", "--verbose", "0", *extra]
+        start = time.perf_counter()
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - start
+    found = re.search(r"test accuracy ([0-9.]+)%", proc.stdout)
+    if proc.returncode != 0 or not found:
+        raise RuntimeError(f"{' '.join(argv)} failed: {proc.stderr.strip()[-500:]}")
+    return BudgetRun(data, seed, wall, float(found.group(1)) / 100)
+
+
+def format_comparison(peer: SpeedResult, ours: SpeedResult, target: float) -> str:
+    """The side-by-side table: throughput, FLOP/s and time to ``target`` test accuracy, as ratios."""
+
+    def gflops(r: SpeedResult) -> str:
+        return f"{r.flops_per_s / 1e9:.2f}" if r.flops_per_s else "-"
+
+    def reach(r: SpeedResult) -> str:
+        t = r.time_to(target)
+        return f"{t:.1f} s" if math.isfinite(t) else "not reached"
+
+    rows = [
+        ("", peer.name, ours.name, "ratio"),
+        ("images/s", f"{peer.images_per_s:,.0f}", f"{ours.images_per_s:,.0f}", f"{ours.images_per_s / peer.images_per_s:.2f}x"),
+        ("GFLOP/s", gflops(peer), gflops(ours), "" if not peer.flops_per_s else f"{(ours.flops_per_s or 0) / peer.flops_per_s:.2f}x"),
+        ("train s", f"{peer.train_seconds:.1f}", f"{ours.train_seconds:.1f}", f"{peer.train_seconds / ours.train_seconds:.2f}x"),
+        (f"to {100 * target:g}% test", reach(peer), reach(ours), _ratio(peer.time_to(target), ours.time_to(target))),
+        ("final test acc", f"{100 * peer.test_acc[-1]:.2f}%", f"{100 * ours.test_acc[-1]:.2f}%", ""),
+    ]  # fmt: skip
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def _ratio(slow: float, fast: float) -> str:
+    if math.isinf(slow) and math.isfinite(fast):
+        return "peer never"
+    if not math.isfinite(fast):
+        return "-"
+    return f"{slow / fast:.2f}x"
