@@ -1,0 +1,100 @@
+"""`convlens viz` and `convlens report` on a real run directory, and their one-line errors."""
+
+import pytest
+from PIL import Image
+
+from convlens.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_pngs(paths):
+    for p in paths:
+        with Image.open(p) as im:
+            assert im.format == "PNG" and min(im.size) > 100
+
+
+def test_kernels_need_no_checkpoint(capsys, tmp_path):
+    code, out, err = run(
+        capsys,
+        "viz",
+        "kernels",
+        "--out",
+        str(tmp_path),
+        "--kernel",
+        "laplacian",
+        "--kernel",
+        "sobel_x",
+    )
+    assert code == 0, err
+    written = out.split()
+    assert [p.rsplit("/", 1)[1] for p in written] == [
+        "kernels.png",
+        "flip.png",
+        "hyperparameters.png",
+    ]
+    assert_pngs(written)
+
+
+@pytest.mark.parametrize(
+    "kind", ["filters", "maps", "saliency", "gradcam", "rf", "curves", "confusion"]
+)
+def test_viz_kinds_write_pictures(capsys, tmp_path, run_dir, kind):
+    code, out, err = run(capsys, "viz", kind, str(run_dir), "--index", "3", "--out", str(tmp_path))
+    assert code == 0, err
+    assert out.split() and all(p.startswith(str(tmp_path)) for p in out.split())
+    assert_pngs(out.split())
+
+
+def test_viz_on_a_user_image(capsys, tmp_path, run_dir):
+    img = tmp_path / "digit.png"
+    Image.new("L", (40, 40), 0).save(img)
+    code, _, err = run(
+        capsys, "viz", "saliency", str(run_dir), "--input", str(img), "--out", str(tmp_path)
+    )
+    assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["viz", "filters", "RUN", "--layer", "layer1.0.conv2"],
+            "convolution layers are: conv1, conv2",
+        ),
+        (
+            ["viz", "maps", "RUN", "--index", "355"],
+            "--index 355 is out of range; the digits test split has 355",
+        ),
+        (["viz", "saliency", "RUN", "--input", "NOTIMAGE"], "is not an image"),
+        (["viz", "kernels", "--input", "NOTIMAGE"], "is not an image"),
+        (["viz", "kernels", "--kernel", "nope"], "unknown kernel 'nope'"),
+        (["viz", "filters"], "needs a checkpoint"),
+        (["viz", "filters", "MISSING"], "does not exist"),
+        (["report", "MISSING"], "does not exist"),
+        (["viz", "rf", "RUN", "--unit", "9,9"], "outside"),
+    ],
+)
+def test_bad_input_is_one_sentence(capsys, tmp_path, run_dir, argv, message):
+    bad = tmp_path / "notes.png"
+    bad.write_text("not a picture")
+    subst = {"RUN": str(run_dir), "NOTIMAGE": str(bad), "MISSING": str(tmp_path / "missing")}
+    argv = [subst.get(a, a) for a in argv]
+    if argv[0] == "viz":
+        argv += ["--out", str(tmp_path / "out")]
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+def test_report_command(capsys, run_dir):
+    code, out, err = run(capsys, "report", str(run_dir), "--examples", "1")
+    assert code == 0, err
+    assert out.strip() == str(run_dir / "report.html")

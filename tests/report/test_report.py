@@ -1,0 +1,118 @@
+import base64
+import io
+from html.parser import HTMLParser
+
+import pytest
+from PIL import Image
+
+from convlens.errors import CheckpointError, ConfigError
+from convlens.report import html_section, table, text, write_report
+from convlens.report.html import render_page
+from convlens.viz.figures import new_figure
+
+VOID = {"meta", "img", "br", "hr", "input", "link", "col", "source", "wbr"}
+
+
+class Checker(HTMLParser):
+    """Collects tags and checks that every element is closed in the order it was opened."""
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.images: list[str] = []
+        self.tags: dict[str, int] = {}
+        self.text: list[str] = []
+        self.doctype = False
+        self.refs: list[str] = []
+
+    def handle_decl(self, decl):
+        self.doctype = self.doctype or decl.lower() == "doctype html"
+
+    def handle_starttag(self, tag, attrs):
+        self.tags[tag] = self.tags.get(tag, 0) + 1
+        a = dict(attrs)
+        if tag == "img":
+            self.images.append(a.get("src") or "")
+        for key in ("href", "src"):
+            if key in a and tag != "img":
+                self.refs.append(a[key])
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1] if self.stack else 'nothing'}")
+        else:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def check_page(page: str) -> Checker:
+    c = Checker()
+    c.feed(page)
+    c.close()
+    assert c.doctype, "no <!DOCTYPE html>"
+    assert not c.errors, c.errors[:3]
+    assert not c.stack, f"unclosed: {c.stack}"
+    assert not c.refs, f"external references: {c.refs}"
+    assert c.tags.get("script", 0) == 0 and c.tags.get("link", 0) == 0
+    for src in c.images:
+        assert src.startswith("data:image/png;base64,"), src[:40]
+        png = base64.b64decode(src.split(",", 1)[1], validate=True)
+        with Image.open(io.BytesIO(png)) as im:
+            im.verify()  # a complete, decodable PNG
+    return c
+
+
+def test_report_is_valid_self_contained_html(run_dir, digits_test):
+    path = write_report(run_dir, data=digits_test, examples=2)
+    assert path == run_dir / "report.html"
+    page = path.read_text(encoding="utf-8")
+    c = check_page(page)
+    words = " ".join(c.text)
+    for title in ("Overview", "Model", "Training curves", "Test accuracy", "Filters", "Feature maps",
+                  "Attributions", "Misclassified", "Configuration"):  # fmt: skip
+        assert title in words, title
+    # the summary table names the layers; the accuracy agrees with the model on the data
+    assert "conv2" in words and "fc1" in words
+    assert len(c.images) >= 8  # curves, confusion, 2 filters, maps, 2 attributions, mistakes
+    assert not list(run_dir.glob(".report.html.*"))  # no temporary file left behind
+
+
+def test_report_loads_the_checkpoints_data_set_itself(run_dir):
+    path = write_report(run_dir, examples=1)
+    c = check_page(path.read_text(encoding="utf-8"))
+    assert "355" in " ".join(c.text)  # the digits test split
+
+
+def test_bad_run_directories(tmp_path, run_dir):
+    with pytest.raises(ConfigError, match="does not exist"):
+        write_report(tmp_path / "nowhere")
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        write_report(tmp_path)
+    # a failing report leaves the previous report.html as it was
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "best.json").write_text("{not json")
+    (broken / "report.html").write_text("old report")
+    with pytest.raises(CheckpointError):
+        write_report(broken)
+    assert (broken / "report.html").read_text() == "old report"
+
+
+def test_sections_are_building_blocks():
+    fig, axes = new_figure(1, 1)
+    axes[0, 0].plot([0, 1], [1, 0])
+    section = html_section(
+        "Extra <study>", [text("a < b & c"), fig, table(["k", "v"], [("x", "<1>")])]
+    )
+    page = render_page("title", [section])
+    c = check_page(page)
+    assert "Extra <study>" in " ".join(c.text) and "a < b & c" in " ".join(c.text)
+    assert len(c.images) == 1 and c.tags["table"] == 1
+    from convlens.analysis.summary import summarize
+
+    assert "<table" in html_section("summary", [summarize("conv3x3x4-fc10", (1, 8, 8))])
