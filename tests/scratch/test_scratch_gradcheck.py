@@ -16,7 +16,8 @@ def test_every_op_is_checked():
     ops = {r.op for r in RESULTS}
     for name in ("linear", "conv1d (im2col)", "conv2d (naive)", "true convolution 2d (im2col)",
                  "maxpool2d k3 s2 p1", "avgpool1d k3 s2 p1", "dropout (fixed mask)",
-                 "batch norm 2d (train)", "local response norm", "softmax", "softplus", "softmax cross-entropy"):  # fmt: skip
+                 "batch norm 2d (train)", "local response norm", "softmax", "gelu",
+                 "conv2d, reflect padding", "softplus", "softmax cross-entropy"):  # fmt: skip
         assert name in ops
 
 

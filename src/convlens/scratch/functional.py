@@ -15,6 +15,8 @@ gradient with respect to the prediction, so a network's backward pass starts fro
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -83,6 +85,20 @@ def elu_grad(z: Array, y: Array) -> Array:
     return np.where(z > 0, 1.0, y + 1.0).astype(z.dtype)
 
 
+_erf = np.vectorize(math.erf, otypes=[np.float64])  # NumPy has no erf; math.erf is exact
+
+
+def gelu(z: Array) -> Array:
+    """z * Phi(z) with Phi the standard normal CDF (Hendrycks & Gimpel 2016; torch's exact GELU)."""
+    return (z * 0.5 * (1.0 + _erf(z / math.sqrt(2.0)))).astype(z.dtype)
+
+
+def gelu_grad(z: Array, y: Array) -> Array:
+    # d/dz z Phi(z) = Phi(z) + z phi(z)
+    phi = np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    return (0.5 * (1.0 + _erf(z / math.sqrt(2.0))) + z * phi).astype(z.dtype)
+
+
 def softmax(z: Array, axis: int = -1) -> Array:
     shifted = z - z.max(axis=axis, keepdims=True)  # same result, no overflow
     e = np.exp(shifted)
@@ -101,6 +117,7 @@ ELEMENTWISE = {
     "relu": (relu, relu_grad),
     "softplus": (softplus, softplus_grad),
     "elu": (elu, elu_grad),
+    "gelu": (gelu, gelu_grad),
 }
 
 

@@ -110,6 +110,9 @@ def gradcheck_all(seed: int = 0) -> list[GradCheck]:
         results += check_layer(f"conv2d ({impl})", conv2, randn(2, 4, 7, 6), rng)
         true = L.Conv(3, 2, (2, 3), impl=impl, flip=True, rng=rng)
         results += check_layer(f"true convolution 2d ({impl})", true, randn(2, 3, 5, 5), rng)
+    for mode in ("circular", "reflect", "replicate"):
+        conv = L.Conv(2, 3, (3, 2), (2, 1), (2, 1), padding_mode=mode, rng=rng)
+        results += check_layer(f"conv2d, {mode} padding", conv, randn(2, 2, 5, 4), rng)
     for kind in ("max", "avg"):
         results += check_layer(f"{kind}pool1d k3 s2 p1", L.Pool(kind, 3, 2, 1), randn(2, 3, 9), rng)
         results += check_layer(
@@ -136,7 +139,7 @@ def gradcheck_all(seed: int = 0) -> list[GradCheck]:
     results += check_layer(
         "local response norm (even size)", norm.LocalResponseNorm(4, 0.3), randn(2, 6, 3), rng
     )
-    for name in ("relu", "sigmoid", "tanh", "softplus", "elu", "lrelu", "softmax"):
+    for name in ("relu", "sigmoid", "tanh", "softplus", "elu", "gelu", "lrelu", "softmax"):
         results += check_layer(name, L.Activation(name), randn(4, 5), rng)
 
     labels = rng.integers(0, 5, 6)

@@ -23,6 +23,7 @@ from convlens.scratch.conv import (
     conv2d_naive,
     conv2d_naive_backward,
 )
+from convlens.scratch.padding import NUMPY_MODES, pad_backward, pad_forward
 from convlens.scratch.pool import (
     global_avg_pool_backward,
     global_avg_pool_forward,
@@ -100,6 +101,7 @@ class Conv(Layer):
         *,
         impl: str = "im2col",
         flip: bool = False,
+        padding_mode: str = "zeros",
         rng: np.random.Generator | None = None,
         dtype=np.float64,
     ):
@@ -120,6 +122,10 @@ class Conv(Layer):
         self.padding: tuple[int, int] = (0, padding[0]) if nd == 1 else (padding[0], padding[1])
         self.dilation: tuple[int, int] = (1, dilation[0]) if nd == 1 else (dilation[0], dilation[1])
         self.groups, self.impl, self.flip = groups, impl, flip
+        if padding_mode != "zeros" and padding_mode not in NUMPY_MODES:
+            raise ValueError(f"unknown padding mode {padding_mode!r}")
+        # Other modes pad explicitly first and run the convolution unpadded, as torch does.
+        self.padding_mode = padding_mode
 
     def _image_weight(self) -> NDArray:
         w = self.params["weight"]
@@ -127,7 +133,11 @@ class Conv(Layer):
 
     def forward(self, x, train=False):
         x2 = as_image(x) if self.ndim == 1 else x
-        args = (self.stride, self.padding, self.dilation, self.groups, self.flip)
+        padding = self.padding
+        if self.padding_mode != "zeros":
+            x2, self.pad_cache = pad_forward(x2, self.padding, self.padding_mode)
+            padding = (0, 0)
+        args = (self.stride, padding, self.dilation, self.groups, self.flip)
         bias = self.params.get("bias")
         if self.impl == "naive":
             self.x = x2
@@ -138,11 +148,15 @@ class Conv(Layer):
 
     def backward(self, dout):
         d2 = as_image(dout) if self.ndim == 1 else dout
+        explicit = self.padding_mode != "zeros"
         if self.impl == "naive":
-            args = (self.stride, self.padding, self.dilation, self.groups, self.flip)
+            padding = (0, 0) if explicit else self.padding
+            args = (self.stride, padding, self.dilation, self.groups, self.flip)
             dx, dw, db = conv2d_naive_backward(d2, self.x, self._image_weight(), *args)
         else:
             dx, dw, db = conv2d_backward(d2, self.cache)
+        if explicit:
+            dx = pad_backward(dx, self.pad_cache)
         self.grads["weight"] = dw[:, :, 0, :] if self.ndim == 1 else dw
         if "bias" in self.params:
             self.grads["bias"] = db
@@ -216,7 +230,7 @@ class Dropout(Layer):
 
 
 class Activation(Layer):
-    """An elementwise activation (relu, sigmoid, tanh, softplus, elu, lrelu) or softmax over axis 1."""
+    """An elementwise activation (relu, sigmoid, tanh, softplus, elu, gelu, lrelu) or softmax over axis 1."""
 
     def __init__(self, name: str, negative_slope: float = 0.01):
         super().__init__()

@@ -112,7 +112,7 @@ def build_scratch(
     """Build the NumPy network that a spec describes for inputs of ``in_shape`` (no batch dim).
 
     Same expansion and names as ``convlens.build_model``; ``conv_impl`` picks "im2col" or the
-    "naive" loops. GELU and non-zero padding modes are not part of the scratch engine.
+    "naive" loops.
     """
     rows = analyze(spec, in_shape, activation=activation)
     expanded = S.expand_spec(S.parse_spec(spec), len(rows[0].in_shape), activation)
@@ -125,10 +125,6 @@ def build_scratch(
 
 def _layer(layer: S.Layer, row: LayerInfo, rng, dtype, conv_impl: str) -> L.Layer:
     if isinstance(layer, S.Conv):
-        if layer.padding_mode != "zeros":
-            raise SpecError(
-                f"{row.name}: the scratch engine pads with zeros only; drop {layer.padding_mode!r}"
-            )
         return L.Conv(
             row.in_shape[0],
             layer.out_channels,
@@ -139,6 +135,7 @@ def _layer(layer: S.Layer, row: LayerInfo, rng, dtype, conv_impl: str) -> L.Laye
             layer.groups,
             layer.bias,
             impl=conv_impl,
+            padding_mode=layer.padding_mode,
             rng=rng,
             dtype=dtype,
         )
@@ -149,8 +146,6 @@ def _layer(layer: S.Layer, row: LayerInfo, rng, dtype, conv_impl: str) -> L.Laye
     if isinstance(layer, S.Linear):
         return L.Linear(row.in_shape[0], layer.out_features, layer.bias, rng=rng, dtype=dtype)
     if isinstance(layer, S.Activation):
-        if layer.name == "gelu":
-            raise SpecError(f"{row.name}: the scratch engine has no gelu; use relu, elu or tanh")
         return L.Activation(layer.name, layer.negative_slope)
     if isinstance(layer, S.BatchNorm):
         return norm.BatchNorm(row.in_shape[0], layer.eps, layer.momentum, dtype=dtype)
