@@ -25,11 +25,10 @@ import time
 
 import torch
 
-from convlens.build import build_model
 from convlens.data import load_dataset
 from convlens.train.bench import budget_run, compare, format_comparison
 from convlens.train.config import from_dict
-from convlens.train.recipes import get_recipe
+from convlens.train.recipes import get_recipe, make_model
 
 BUDGETS = {"fashion-mnist": (0.925, 60.0), "mnist1d": (0.95, 15.0)}  # (test accuracy, seconds)
 
@@ -43,12 +42,11 @@ def side_by_side(epochs: float, limit: int) -> None:
         train = dataclasses.replace(train, x=train.x[:limit], y=train.y[:limit])
     config = from_dict({**recipe.settings, "epochs": epochs, "verbose": 0})
 
-    def make_model() -> torch.nn.Module:
-        torch.manual_seed(0)
-        return build_model(recipe.model, train.in_shape)
+    def new_model() -> torch.nn.Module:
+        return make_model(recipe.model, train.in_shape, train.num_classes, seed=0)
 
     print(f"## Fashion-MNIST, {len(train):,} examples, {epochs:g} epochs, {recipe.model}")
-    peer, ours = compare(make_model, train, test, config)
+    peer, ours = compare(new_model, train, test, config)
     print(format_comparison(peer, ours, 0.9))
 
 

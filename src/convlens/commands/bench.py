@@ -41,12 +41,11 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
-    from convlens.build import build_model
     from convlens.data import load_dataset
     from convlens.errors import ConfigError
     from convlens.train.bench import budget_run, compare, format_comparison
     from convlens.train.config import from_dict
-    from convlens.train.recipes import get_recipe
+    from convlens.train.recipes import get_recipe, make_model
 
     if args.epochs <= 0 or args.limit < 0:
         raise ConfigError("--epochs must be positive and --limit zero or positive.")
@@ -59,14 +58,13 @@ def run(args: argparse.Namespace) -> int:
         {**recipe.settings, "epochs": args.epochs, "verbose": 0, "model": recipe.model}
     )
 
-    def make_model() -> torch.nn.Module:
-        torch.manual_seed(config.seed)
-        return build_model(recipe.model, train.in_shape)
+    def new_model() -> torch.nn.Module:
+        return make_model(recipe.model, train.in_shape, train.num_classes, seed=config.seed)
 
     print(
         f"{args.data}: {len(train):,} training examples, {args.epochs:g} epochs, model {recipe.model}"
     )
-    peer, ours = compare(make_model, train, test, config)
+    peer, ours = compare(new_model, train, test, config)
     print(format_comparison(peer, ours, args.target))
     if args.budget_seeds:
         runs = [budget_run(args.data, seed, args.recipe) for seed in range(args.budget_seeds)]

@@ -78,29 +78,6 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     return config
 
 
-def make_model(config: TrainConfig, in_shape: tuple[int, ...], num_classes: int) -> Any:
-    """A zoo model by name, else a spec built for the data's input shape."""
-    import torch
-
-    from convlens.analysis.geometry import parse_shape
-    from convlens.build import build_model
-
-    torch.manual_seed(config.seed)
-    try:
-        from convlens.models.registry import create_model, list_models
-
-        if config.model in list_models():
-            return create_model(config.model, num_classes=num_classes, in_channels=in_shape[0])
-    except ImportError:  # a checkout without the zoo still trains specs
-        pass
-    shape = parse_shape(config.input) if config.input else in_shape
-    if tuple(shape) != tuple(in_shape):
-        raise ConfigError(
-            f"--input {config.input} does not match the data's shape {'x'.join(map(str, in_shape))}."
-        )
-    return build_model(config.model, shape)
-
-
 def run(args: argparse.Namespace) -> int:
     # under torchrun, every rank joins the process group for the whole command; only rank 0 prints
     from convlens.train.distributed import launch, quiet_unless_main
@@ -115,6 +92,7 @@ def _run(args: argparse.Namespace) -> int:
     from convlens.data import load_dataset
     from convlens.train import fit
     from convlens.train.distributed import broadcast_text, is_main
+    from convlens.train.recipes import make_model
 
     start = time.perf_counter()
     config = resolve_config(args)
@@ -134,7 +112,9 @@ def _run(args: argparse.Namespace) -> int:
         train = load_dataset(config.data, "train", **load)
         val = None
     test = load_dataset(config.data, "test", **load)
-    model = make_model(config, tuple(train.in_shape), train.num_classes)
+    model = make_model(
+        config.model, tuple(train.in_shape), train.num_classes, config.input, config.seed
+    )
     if val is None:
         console.print(
             "validating on the test split (use --val-size N to hold out training data)",

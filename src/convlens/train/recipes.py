@@ -8,9 +8,12 @@ as well overrides the recipe. The ``fast`` recipes are sized for a 2-core CPU an
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convlens.errors import ConfigError
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -72,3 +75,27 @@ def get_recipe(data: str, name: str) -> Recipe:
             f"recipe {name!r} has no entry for {data!r}; it exists for {', '.join(have)}."
         )
     raise ConfigError(f"unknown recipe {name!r}; choose one of {', '.join(list_recipes())}.")
+
+
+def make_model(
+    model: str, in_shape: tuple[int, ...], num_classes: int, input: str = "", seed: int = 0
+) -> nn.Module:
+    """A zoo model by name, else a spec built for ``in_shape``; weights drawn after seeding."""
+    import torch
+
+    from convlens.analysis.geometry import parse_shape
+    from convlens.build import build_model
+
+    torch.manual_seed(seed)
+    try:
+        from convlens.models.registry import create_model, list_models
+
+        if model in list_models():
+            return create_model(model, num_classes=num_classes, in_channels=in_shape[0])
+    except ImportError:  # a checkout without the zoo still trains specs
+        pass
+    shape = parse_shape(input) if input else in_shape
+    if tuple(shape) != tuple(in_shape):
+        have = "x".join(map(str, in_shape))
+        raise ConfigError(f"--input {input} does not match the data's shape {have}.")
+    return build_model(model, shape)
