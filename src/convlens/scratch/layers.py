@@ -83,8 +83,11 @@ class Linear(Layer):
 
 
 class Conv(Layer):
-    """1-D (N, C, L) or 2-D (N, C, H, W) cross-correlation (``flip=True``: true convolution).
+    """1-D or 2-D cross-correlation (``flip=True``: true convolution), torch's argument names.
 
+    x (N, C, L) or (N, C, H, W); weight (F, C / groups, *kernel_size); bias (F,);
+    out (N, F, L_out) or (N, F, H_out, W_out) with H_out = floor((H + 2P - D(K - 1) - 1) / S) + 1.
+    backward: dout (shape of out) -> dx (shape of x); grads "weight" and "bias" like the params.
     ``impl="im2col"`` runs the matrix-product form, ``impl="naive"`` the loops of the formula.
     """
 
@@ -171,7 +174,8 @@ class Conv(Layer):
 
 
 class Pool(Layer):
-    """Max or average pooling of (N, C, L) or (N, C, H, W); see ``convlens.scratch.pool``."""
+    """Max or average pooling: x (N, C, L) or (N, C, H, W) -> (N, C, L_out) or (N, C, H_out, W_out),
+    H_out = floor((H + 2P - K) / S) + 1; backward dout -> dx (shape of x). No parameters."""
 
     def __init__(self, kind: str, kernel_size: int, stride: int | None = None, padding: int = 0):
         super().__init__()
