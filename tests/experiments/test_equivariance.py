@@ -51,9 +51,19 @@ def test_global_average_is_invariant_and_pooling_reduces_the_change():
 
 
 def test_experiment_is_reproducible_and_states_its_curves():
-    a = equivariance(seeds=1, quick=True)
-    b = equivariance(seeds=1, quick=True)
+    a = equivariance(seeds=1, quick=True, trained=False)
+    b = equivariance(seeds=1, quick=True, trained=False)
     assert a.to_dict() == b.to_dict()
     assert {f.name for f in a.figures} == {"equivariance", "invariance"}
     circular = next(r for r in a.rows if r[1] == "stride-1 conv, circular padding")
     assert circular[a.columns.index("at shift 1")] == pytest.approx(0, abs=1e-6)
+
+
+def test_trained_classifier_curve_starts_at_the_unshifted_accuracy():
+    result = equivariance(seeds=1, quick=True, epochs=1)
+    curves = {k: v for k, v in result.data["classifier"].items() if isinstance(v, dict)}
+    assert set(curves) == {"CNN (Greydanus & Kobak)", "MLP (Greydanus & Kobak)"}
+    for v in curves.values():
+        assert v["unchanged"][0] == 1.0  # a shift by 0 changes no prediction
+        assert 0.1 < v["accuracy"][0] <= 1.0
+    assert "classifier_shift" in {f.name for f in result.figures}

@@ -7,7 +7,7 @@ import sys
 
 # flag -> experiment keyword; a flag is passed only when given, and only to experiments that take it
 _FLAGS = {"seeds": "seeds", "quick": "quick", "epochs": "epochs", "data": "data",
-          "max_shift": "max_shift", "counts_only": "counts_only"}  # fmt: skip
+          "max_shift": "max_shift", "counts_only": "counts_only", "untrained": "trained"}  # fmt: skip
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,6 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--counts-only", action="store_true", default=None,
                         help="parameter-sharing: the counts only, no training")  # fmt: skip
+    parser.add_argument(
+        "--untrained",
+        action="store_false",
+        default=None,
+        help="equivariance: skip training the classifiers (random networks only)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -50,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         if key not in known:
             option = "--" + flag.replace("_", "-")
             raise ConfigError(f"experiment {args.name!r} takes no {option}; it takes: "
-                              + ", ".join("--" + k.replace("_", "-") for k in known if k in _FLAGS.values()))  # fmt: skip
+                              + ", ".join("--" + f.replace("_", "-") for f, k in _FLAGS.items() if k in known))  # fmt: skip
         options[key] = value
     if "verbose" in known and not args.quiet:
         options["verbose"] = 1

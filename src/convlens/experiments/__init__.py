@@ -49,7 +49,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "equivariance",
             equivariance,
             "shift the input: conv maps shift with it, pooling absorbs small shifts",
-            False,
+            True,
         ),
         Experiment(
             "parameter-sharing",
