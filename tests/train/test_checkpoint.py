@@ -100,3 +100,18 @@ def test_truncated_weights_are_a_clear_error(saved):
 
 def test_saving_is_atomic_and_leaves_no_temporary_files(saved, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.json", "ckpt.safetensors"]
+
+
+def test_a_zoo_model_is_rebuilt_by_name(tmp_path):
+    from convlens.models.registry import create_model
+
+    torch.manual_seed(0)
+    model = create_model("fast28", num_classes=7, in_channels=1)
+    stem = save_checkpoint(tmp_path / "zoo", model)
+    meta = json.loads(stem.with_suffix(".json").read_text())
+    assert meta["kind"] == "zoo" and meta["model"] == "fast28"
+    ckpt = load_checkpoint(stem)
+    x = torch.randn(2, 1, 28, 28)
+    model.eval()
+    assert torch.equal(ckpt.model(x), model(x))
+    assert ckpt.model.fc1.out_features == 7

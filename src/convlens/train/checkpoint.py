@@ -198,6 +198,9 @@ def checkpoint_meta(
 ) -> dict[str, Any]:
     meta: dict[str, Any] = {"format": FORMAT}
     meta.update(model_identity(model, config.model if config else ""))
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if linears:  # a classifier ends in its class scores; data, when given, says it for sure
+        meta["num_classes"] = linears[-1].out_features
     if data is not None:
         meta.setdefault("in_shape", list(data.in_shape))
         meta.update(
