@@ -79,3 +79,16 @@ def test_top_activating_by_hand():
     assert plot_top_activating(top) is not None
     with pytest.raises(ConfigError, match="no channel 3"):
         top_activating(model, "0", 3, x)
+
+
+def test_top_activating_on_signals():
+    conv = nn.Conv1d(1, 2, 3, bias=False)
+    nn.init.ones_(conv.weight)
+    model = nn.Sequential(conv)
+    x = torch.zeros(5, 1, 12)
+    x[2, 0, 6:9] = 1.0  # the only non-zero window: units 4..8 of example 2 see part of it
+    top = top_activating(model, "0", 1, x, k=2)
+    assert top.indices[0] == 2 and top.scores[0] == 3.0 and top.positions[0] == (6,)
+    assert top.boxes[0] == (slice(6, 9),)
+    np.testing.assert_array_equal(top.crops[0], [1.0, 1.0, 1.0])
+    assert plot_top_activating(top) is not None

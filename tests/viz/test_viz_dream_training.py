@@ -60,6 +60,8 @@ def test_deep_dream_amplifies_the_layer():
     )
     with pytest.raises(ConfigError, match="conv1, conv2"):
         deep_dream(model, image, "conv7")
+    with pytest.raises(ConfigError, match="needs an image"):
+        deep_dream(build_model("conv1d3x4-fc2", (1, 12)), torch.rand(1, 12), "conv1")
 
 
 def test_regularisers_by_hand():

@@ -179,10 +179,12 @@ def top_activating(
     for idx in best.indices.tolist():
         pos = tuple(int(v) for v in np.unravel_index(int(where[idx]), spatial)) if spatial else ()
         box = unit_support(model, inputs[idx : idx + 1], layer, channel, pos)
-        pic = to_picture(inputs[idx], mean, std)
         positions.append(pos)
         boxes.append(box)
-        crops.append(pic[box] if pic.ndim >= len(box) else pic)
+        if inputs.dim() == 3:  # 1-D signals (N, C, L): the segment of the first channel
+            crops.append(inputs[idx, 0][box].detach().cpu().numpy())
+        else:
+            crops.append(to_picture(inputs[idx], mean, std)[box])
     return TopActivations(
         layer, channel, best.indices.numpy(), best.values.numpy(), positions, boxes, crops
     )
@@ -194,7 +196,13 @@ def plot_top_activating(top: TopActivations):
     ncols = min(n, 9)
     fig, axes = new_figure(math.ceil(n / ncols), ncols, panel=1.4)
     for ax, crop, idx, s in zip(axes.flat, top.crops, top.indices, top.scores):
-        show_image(ax, crop, f"#{idx}: {s:.2f}")
+        if crop.ndim == 1:  # a segment of a 1-D signal
+            ax.plot(crop, lw=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"#{idx}: {s:.2f}", fontsize=8)
+        else:
+            show_image(ax, crop, f"#{idx}: {s:.2f}")
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     fig.suptitle(f"{top.layer} channel {top.channel}: top {n} crops", fontsize=9)

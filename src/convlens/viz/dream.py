@@ -196,6 +196,10 @@ def deep_dream(
 ) -> torch.Tensor:
     """Amplify what ``layer`` sees in ``image`` (a ``(C, H, W)`` model input); returns the dream."""
     find_layer(model, layer)
+    if image.dim() not in (3, 4):
+        raise ConfigError(
+            f"Deep Dream needs an image input (C, H, W), not shape {tuple(image.shape)}"
+        )
     base = torch.as_tensor(image).detach().float().reshape(1, *image.shape[-3:])
     h, w = base.shape[-2:]
     span = float(base.max() - base.min()) or 1.0
