@@ -1,12 +1,13 @@
 """Scratch convolution (NumPy, im2col) against torch, forward + backward, float32, side by side.
 
-    .venv/bin/python benchmarks/scratch_conv.py [--threads 1] [--batch 64] [--repeat 5]
+    .venv/bin/python benchmarks/scratch_conv.py [--threads 1] [--batch 64] [--repeat 7]
 
 Each row times one conv layer's forward and backward pass (dx, dw, db) on a batch: torch's
 ``F.conv2d`` with autograd, the scratch ``conv2d_forward`` / ``conv2d_backward``, and their ratio
 (scratch time / torch time; 1.0 means as fast as torch). The last rows show the naive loops of the
 formula on a small size for contrast. Times are the fastest of ``--repeat`` runs after one warm-up
-(the minimum is the least disturbed by other work on a shared machine, as timeit advises).
+(the minimum is the least disturbed by other work on a shared machine, as timeit advises), and the
+torch and scratch runs take turns so that a change in the machine's load hits both.
 Both libraries get the same number of threads; on a busy machine more threads than free cores
 slows OpenBLAS down badly, so the default is one.
 """
@@ -41,14 +42,17 @@ LAYERS = [
 NAIVE = ("small 3x16x16 -> 8x16x16, 3x3 p1", 3, 16, 8, 3, 1, 1)
 
 
-def best_time(fn, repeat: int) -> float:
-    fn()  # warm-up
-    times = []
+def best_times(fns, repeat: int) -> list[float]:
+    """Fastest time of each function; the runs take turns so that both see the same load."""
+    for fn in fns:
+        fn()  # warm-up
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for fn, record in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            record.append(time.perf_counter() - start)
+    return [min(record) for record in times]
 
 
 def case(batch, c_in, size, c_out, k, stride, pad, seed=0):
@@ -105,8 +109,7 @@ def main() -> None:
     with threadpool_limits(args.threads, user_api="blas"):
         for name, *shape in LAYERS:
             data = case(args.batch, *shape)
-            t_torch = best_time(torch_step(*data), args.repeat)
-            t_ours = best_time(scratch_step(*data), args.repeat)
+            t_torch, t_ours = best_times([torch_step(*data), scratch_step(*data)], args.repeat)
             ratios.append(t_ours / t_torch)
             print(f"{name:<40} {t_torch * 1e3:9.2f} {t_ours * 1e3:11.2f} {t_ours / t_torch:6.2f}")
         geo = float(np.exp(np.mean(np.log(ratios))))
@@ -114,9 +117,8 @@ def main() -> None:
         print()
         name, *shape = NAIVE
         data = case(8, *shape)
-        t_torch = best_time(torch_step(*data), args.repeat)
-        t_ours = best_time(scratch_step(*data), args.repeat)
-        t_naive = best_time(naive_step(*data), max(1, args.repeat // 2))
+        t_torch, t_ours = best_times([torch_step(*data), scratch_step(*data)], args.repeat)
+        (t_naive,) = best_times([naive_step(*data)], max(1, args.repeat // 2))
         print(f"naive loops vs im2col vs torch, batch 8, {name}:")
         print(f"  torch {t_torch * 1e3:.2f} ms, im2col {t_ours * 1e3:.2f} ms "
               f"({t_ours / t_torch:.2f}x torch), naive {t_naive * 1e3:.1f} ms "
