@@ -30,7 +30,7 @@ SMALL: dict[str, tuple[dict, tuple[int, ...]]] = {
 FULL_SIZE_ONLY = {"alexnet_lecture"}
 HEAVY_SMALL = {"googlenet_naive", "vgg19_bn", "vgg19"}  # meta here, real under -m slow
 # the same code as resnet50 with more blocks; even on the meta device they take seconds
-SLOW_ONLY = {"resnet101", "resnet152"}
+SLOW_ONLY = {"resnet34", "resnet101", "resnet152"}
 
 
 def _run(model: torch.nn.Module, shape: tuple[int, ...], device: str = "cpu") -> torch.Tensor:

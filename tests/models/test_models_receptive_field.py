@@ -78,8 +78,19 @@ HAND = {
 }
 
 
+# the deep ResNets trace for seconds on the meta device: their cases run under -m slow
+DEEP = {"resnet101", "resnet152", "resnet110"}
+
+
+def _cases(names):
+    marks = lambda name: [pytest.mark.slow] if name in DEEP else []  # noqa: E731
+    return [
+        pytest.param(key, marks=marks(key[0] if isinstance(key, tuple) else key)) for key in names
+    ]
+
+
 @pytest.mark.parametrize(
-    "key", list(ARAUJO_2019), ids=lambda k: k[0] + "".join(f"-{o}" for o, _ in k[1])
+    "key", _cases(ARAUJO_2019), ids=lambda k: k[0] + "".join(f"-{o}" for o, _ in k[1])
 )
 def test_receptive_field_matches_araujo_2019(key):
     name, options = key
@@ -92,7 +103,7 @@ def test_receptive_field_matches_araujo_2019(key):
     assert rf == (ARAUJO_2019[key],) * 2
 
 
-@pytest.mark.parametrize("name", list(HAND))
+@pytest.mark.parametrize("name", _cases(HAND))
 def test_zoo_receptive_field_matches_hand_arithmetic(name):
     rf = zoo_entry(name).rf
     assert rf == (HAND[name],) * len(rf)

@@ -79,3 +79,33 @@ def test_bad_input_is_one_line_and_exit_code_2(capsys, argv, message):
     assert main(["zoo", *argv]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and message in err and "Traceback" not in err
+
+
+# torchvision's weight tables (torchvision/models/*.py, ``*_Weights.IMAGENET1K_V1.meta``) give
+# "_ops" in GFLOPS that are in fact multiply-accumulates, and "_file_size" of the weights in MiB
+TORCHVISION_OPS = {
+    "alexnet": (0.714, 233.087),
+    "vgg11": (7.609, 506.84),
+    "vgg16": (15.47, 527.796),
+    "vgg19_bn": (19.632, 548.143),
+    "googlenet": (1.498, None),  # its weight file holds the auxiliary classifiers too
+    "resnet18": (1.814, None),
+    "resnet50": (4.089, None),
+    "resnet34": (3.664, 83.275),
+    "resnet152": (11.514, 230.434),
+}
+_DEEP = {"resnet34", "resnet152"}  # seconds of tracing each: under -m slow
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=[pytest.mark.slow] if n in _DEEP else []) for n in TORCHVISION_OPS],
+)
+def test_macs_and_sizes_match_torchvision(name):
+    from convlens.models.zoo import zoo_entry
+
+    entry = zoo_entry(name)
+    gmacs, mib = TORCHVISION_OPS[name]
+    assert round(entry.macs / 1e9, 3) == gmacs
+    if mib is not None:  # the file adds names, headers and batch-norm running statistics
+        assert 0 <= mib - entry.param_mib < 0.1

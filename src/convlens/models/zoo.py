@@ -8,10 +8,13 @@ The receptive field reported is that of the last feature map (the last convoluti
 window before global pooling or the fc layers), the quantity that Araujo, Norris & Sim (Distill
 2019) tabulate: 195 for AlexNet, 212 for VGG-16.
 
-Sizes: the lectures (and Keras's application table) quote weights in "MB". Both readings are
-given: ``param_mb`` = bytes / 10^6 and ``param_mib`` = bytes / 2^20. For the lectures' list,
-bytes / 2^20 is the closer reading for AlexNet (62.4 M parameters of the lectures' form:
-238.0 MiB against "238 MB") and ResNet-50 (97.5 against "100"); see the README for the table.
+Sizes: the lectures (and Keras's application table) quote float32 weights in "MB". Both readings
+are given: ``param_mb`` = bytes / 10^6 and ``param_mib`` = bytes / 2^20. Keras's "MB" is the
+second (VGG-16: 138,357,544 * 4 bytes = 527.8 MiB, Keras "528 MB"). The lectures' list is rounder:
+AlexNet's 238 is exactly the MiB of the lectures' one-tower form (62,378,344 weights: 238.0 MiB,
+249.5 MB), ResNet-50's 100 and ResNet-152's 235 lie between the two readings (97.5 / 102.2 and
+229.6 / 240.8), as do VGG-16's 540 and VGG-19's 560 (527.8 / 553.4 and 548.0 / 574.7); no reading
+of GoogLeNet gives 40 (6.6 M weights: 25.3 MiB; 13.0 M with the auxiliary classifiers: 49.6 MiB).
 """
 
 from __future__ import annotations
