@@ -42,6 +42,10 @@ def test_cli_errors_are_one_line_exit_2(capsys):
     assert main(["experiment", "equivariance", "--data", "mnist1d"]) == 2
     assert "takes no --data" in capsys.readouterr().err
     assert main(["experiment", "fc-vs-cnn", "--data", "cifar10", "--quick"]) == 2
+    assert main(["experiment", "equivariance", "--seeds", "0"]) == 2
+    assert main(["experiment", "shuffled", "--seeds", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 3 and "Traceback" not in err
 
 
 def test_unknown_python_option_is_a_config_error():

@@ -50,3 +50,11 @@ def test_unshared_cnn_parameter_count():
     # lengths 40 -> 19 -> 10 -> 5; a filter bank per position: 19·150 + 10·1,900 + 5·1,900 + 1,260
     assert sum(p.numel() for p in model.parameters()) == 19 * 150 + 10 * 1900 + 5 * 1900 + 1260
     assert model(torch.randn(2, 1, 40)).shape == (2, 10)
+
+
+def test_trained_comparison_reports_each_variant():
+    result = parameter_sharing(seeds=1, epochs=1)
+    nets = result.data["training"]["nets"]
+    assert [v["params"] for v in nets.values()] == [5_210, 32_610, 15_210]
+    assert any("locally connected (unshared): 32,610 parameters" in f for f in result.findings)
+    assert [f.name for f in result.figures] == ["sharing_accuracy"]

@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from convlens.errors import ConfigError
 from convlens.experiments.result import ExperimentResult, FigureData, Series, mean_std
 
 
@@ -170,6 +171,8 @@ def equivariance(
     test accuracy on shifted signals. ``classifier`` passes that measurement in ready-made (the
     output of ``shift_robustness`` plus its ``"shifts"``) instead.
     """
+    if seeds < 1 or max_shift < 1:
+        raise ConfigError(f"seeds and max_shift must be at least 1, not {seeds} and {max_shift}")
     if quick:
         seeds, max_shift = min(seeds, 2), min(max_shift, 4)
     if classifier is None and trained:

@@ -84,7 +84,7 @@ def section_html(result: ExperimentResult, pngs: dict[str, bytes]) -> str:
     return html_section(result.title, parts, anchor=result.name)
 
 
-def _write(path: Path, payload: bytes) -> Path:
+def write_atomic(path: Path, payload: bytes) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -111,14 +111,14 @@ def save_result(result: ExperimentResult, out_dir: str | Path) -> dict[str, Path
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     pngs = figure_pngs(result)
-    paths = {"json": _write(out / "results.json", _json(result).encode())}
-    paths["table"] = _write(out / "table.txt", table_text(result).encode())
+    paths = {"json": write_atomic(out / "results.json", _json(result).encode())}
+    paths["table"] = write_atomic(out / "table.txt", table_text(result).encode())
     for name, png in pngs.items():
-        paths[name] = _write(out / f"{name}.png", png)
+        paths[name] = write_atomic(out / f"{name}.png", png)
     section = section_html(result, pngs)
-    paths["section"] = _write(out / "section.html", section.encode())
+    paths["section"] = write_atomic(out / "section.html", section.encode())
     page = render_page(result.title, [section], subtitle=f"convlens experiment {result.name}")
-    paths["report"] = _write(out / "report.html", page.encode())
+    paths["report"] = write_atomic(out / "report.html", page.encode())
     return paths
 
 
