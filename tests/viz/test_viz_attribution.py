@@ -174,3 +174,14 @@ def test_attribution_errors_and_plot():
     }
     fig = plot_attributions(x[0].numpy(), maps)
     assert len(fig.axes) == 4
+
+
+def test_attributions_of_a_1d_model():
+    model = build_model("conv1d5x4p2-conv1d3x4p1-fc3", (1, 40))
+    x = torch.randn(1, 40)
+    for fn in (saliency, guided_backprop, deconvnet):
+        assert fn(model, x, 1).shape == (1, 40)
+    assert smoothgrad(model, x, samples=3).shape == (1, 40)
+    assert grad_cam(model, x, 1).shape == (40,)
+    # a batch of one is recognised because the model says it reads (C, L) inputs
+    torch.testing.assert_close(saliency(model, x[None], 1), saliency(model, x, 1))

@@ -11,7 +11,7 @@
 - ``smoothgrad``: the gradient averaged over noisy copies of the input (Smilkov et al. 2017), with
   noise σ a fraction of the input's value range (they recommend 10–20 %).
 
-Every function takes one input, ``(C, *spatial)`` or ``(1, C, *spatial)``, and a target class
+Every function takes one input ``(C, *spatial)`` (for images also ``(1, C, H, W)``) and a target class
 (default: the predicted one), puts the model in eval mode for the pass and restores it after.
 Gradient maps come back with the input's shape ``(C, *spatial)``; Grad-CAM and occlusion give one
 value per pixel, ``spatial``.
@@ -42,9 +42,15 @@ def _eval(model: nn.Module) -> Iterator[None]:
         model.train(was_training)
 
 
-def _batch(x: torch.Tensor) -> torch.Tensor:
+def _batch(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """One input as a batch of one. ``(C, L)`` and ``(C, H, W)`` gain a batch axis; a 3-D tensor
+    counts as an already batched 1-D input when the model says it reads ``(C, L)`` inputs."""
     x = torch.as_tensor(x).detach().float()
-    return x.unsqueeze(0) if x.dim() in (2, 3) else x[:1]
+    in_shape = getattr(model, "in_shape", None)
+    one_d = in_shape is not None and len(tuple(in_shape)) == 2
+    if x.dim() == 2 or (x.dim() == 3 and not one_d):
+        return x.unsqueeze(0)
+    return x[:1]
 
 
 def _target(logits: torch.Tensor, target: int | None) -> int:
@@ -59,14 +65,14 @@ def _target(logits: torch.Tensor, target: int | None) -> int:
 def predicted_class(model: nn.Module, x: torch.Tensor) -> int:
     """The class the model predicts for one input."""
     with _eval(model), torch.no_grad():
-        return int(model(_batch(x))[0].argmax())
+        return int(model(_batch(model, x))[0].argmax())
 
 
 def input_gradient(
     model: nn.Module, x: torch.Tensor, target: int | None = None, *, rule: str = "backprop"
 ) -> torch.Tensor:
     """∂y_target/∂x for one input, with ``rule`` deciding how gradients cross the ReLUs."""
-    xb = _batch(x).requires_grad_(True)
+    xb = _batch(model, x).requires_grad_(True)
     with _eval(model), relu_rule(rule):
         logits = model(xb)
         c = _target(logits, target)
@@ -94,7 +100,7 @@ def grad_cam(
 ) -> torch.Tensor:
     """Grad-CAM at a conv layer (default: the last one), upsampled to the input's spatial size."""
     name, _ = find_conv(model, layer, last=True)
-    xb = _batch(x)
+    xb = _batch(model, x)
     with _eval(model), capture(model, [name], keep_graph=True) as store, torch.enable_grad():
         logits = model(xb)
         c = _target(logits, target)
@@ -134,7 +140,7 @@ def occlusion(
     """
     if score not in ("prob", "logit"):
         raise ConfigError(f"occlusion score must be 'prob' or 'logit', not {score!r}")
-    xb = _batch(x)
+    xb = _batch(model, x)
     if xb.dim() != 4:
         raise ConfigError("occlusion works on 2-D images (C, H, W)")
     _, _, h, w = xb.shape
@@ -182,12 +188,12 @@ def smoothgrad(
     rule: str = "backprop",
 ) -> torch.Tensor:
     """The mean gradient over ``samples`` copies of ``x`` with Gaussian noise of σ = noise·(max−min)."""
-    xb = _batch(x)
-    c = target if target is not None else predicted_class(model, xb)
+    xb = _batch(model, x)
+    c = target if target is not None else predicted_class(model, xb[0])
     sigma = noise * float(xb.max() - xb.min())
     gen = torch.Generator().manual_seed(seed)
     total = torch.zeros_like(xb[0])
     for _ in range(samples):
         noisy = xb + sigma * torch.randn(xb.shape, generator=gen)
-        total += input_gradient(model, noisy, c, rule=rule)
+        total += input_gradient(model, noisy[0], c, rule=rule)
     return total / samples
