@@ -150,8 +150,13 @@ def wrap_model(model: nn.Module, device: torch.device) -> nn.Module:
 
     if device.type != "cuda":
         return DistributedDataParallel(model)
-    index = device.index if device.index is not None else torch.cuda.current_device()
-    return DistributedDataParallel(model, device_ids=[index])
+    mine = torch.cuda.current_device()  # launch() set it from LOCAL_RANK
+    if device.index is not None and device.index != mine:
+        raise ConfigError(
+            f"under torchrun each process trains on the GPU of its LOCAL_RANK (cuda:{mine}), "
+            f"not {device}; use --device cuda."
+        )
+    return DistributedDataParallel(model, device_ids=[mine])
 
 
 def shard_batch(
