@@ -92,3 +92,11 @@ def test_top_activating_on_signals():
     assert top.boxes[0] == (slice(6, 9),)
     np.testing.assert_array_equal(top.crops[0], [1.0, 1.0, 1.0])
     assert plot_top_activating(top) is not None
+
+
+def test_feature_maps_of_signals():
+    model = build_model("conv1d5x4p2-pool2-conv1d3x6p1-fc3", (1, 40)).eval()
+    maps = feature_maps(model, torch.randn(1, 1, 40), ["conv1", "conv2", "fc1"])
+    assert [tuple(m.shape) for m in maps.values()] == [(1, 4, 40), (1, 6, 20), (1, 3)]
+    fig = plot_feature_maps(maps)
+    assert [ax.images[0].get_array().shape for ax in fig.axes] == [(4, 40), (6, 20), (3, 1)]

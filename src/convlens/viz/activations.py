@@ -85,14 +85,11 @@ def plot_feature_maps(maps: dict[str, torch.Tensor], *, max_channels: int = 32, 
         lo = a.reshape(len(a), -1).min(1).reshape(-1, 1, 1)
         hi = a.reshape(len(a), -1).max(1).reshape(-1, 1, 1)
         scaled = (a - lo) / np.where(hi - lo > 0, hi - lo, 1.0)
-        ncols = min(len(a), 16)
-        # NaN gaps draw as blank space between the maps
-        show_image(
-            ax,
-            tile(scaled, ncols, fill=np.nan),
-            cmap="viridis",
-            aspect="auto" if v.shape[1] == 1 else "equal",
-        )
+        if v.shape[1] == 1:  # 1-D maps or a vector: one row per channel, positions across
+            show_image(ax, scaled[:, 0, :], cmap="viridis", aspect="auto")
+            ax.set_ylabel("channel", fontsize=8)
+        else:  # NaN gaps draw as blank space between the maps
+            show_image(ax, tile(scaled, min(len(a), 16), fill=np.nan), cmap="viridis")
         ax.set_title(f"{name}: {tuple(t.shape[1:])}, first {len(a)} channels", fontsize=9)
     return fig
 
