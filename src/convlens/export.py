@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+import logging
 import os
 import tempfile
 import warnings
@@ -74,32 +75,40 @@ def _require_onnx() -> None:
 def _export(
     model: nn.Module, example: torch.Tensor, path: str, opset: int | None, dynamo: bool
 ) -> None:
-    # the exporters report progress on stdout and warn about their own internals: a library
-    # function stays quiet, so both are captured here
-    with (
-        contextlib.redirect_stdout(io.StringIO()),
-        warnings.catch_warnings(),
-    ):
-        warnings.simplefilter("ignore")
-        if dynamo:
-            try:
-                import onnxscript  # noqa: F401 - torch's dynamo exporter needs it
-            except ImportError:
-                raise ConfigError(
-                    f"the dynamo ONNX exporter needs onnxscript; install it with `{INSTALL}`."
-                ) from None
-            batch = torch.export.Dim("batch")
-            torch.onnx.export(
-                model, (example,), path, dynamo=True, opset_version=opset, verbose=False,
-                dynamic_shapes=({0: batch},), input_names=["input"],
-                output_names=["logits"],
-            )  # fmt: skip
-        else:
-            torch.onnx.export(
-                model, (example,), path, dynamo=False, opset_version=opset or 17,
-                dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
-                input_names=["input"], output_names=["logits"],
-            )  # fmt: skip
+    # the exporters report progress on stdout, log about their own internals ("torchvision is not
+    # installed. Skipping ...") and warn: a library function stays quiet, so all three are held
+    log = logging.getLogger("torch.onnx")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _run_exporter(model, example, path, opset, dynamo)
+    finally:
+        log.setLevel(level)
+
+
+def _run_exporter(
+    model: nn.Module, example: torch.Tensor, path: str, opset: int | None, dynamo: bool
+) -> None:
+    if not dynamo:
+        torch.onnx.export(
+            model, (example,), path, dynamo=False, opset_version=opset or 17,
+            dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+            input_names=["input"], output_names=["logits"],
+        )  # fmt: skip
+        return
+    try:
+        import onnxscript  # noqa: F401 - torch's dynamo exporter needs it
+    except ImportError:
+        raise ConfigError(
+            f"the dynamo ONNX exporter needs onnxscript; install it with `{INSTALL}`."
+        ) from None
+    batch = torch.export.Dim("batch")
+    torch.onnx.export(
+        model, (example,), path, dynamo=True, opset_version=opset, verbose=False,
+        dynamic_shapes=({0: batch},), input_names=["input"], output_names=["logits"],
+    )  # fmt: skip
 
 
 def _onnxruntime_outputs(path: str, x: torch.Tensor) -> torch.Tensor:

@@ -42,5 +42,8 @@ def run(args: argparse.Namespace) -> int:
     if ckpt.mean:
         mean = ", ".join(f"{m:.4g}" for m in ckpt.mean)
         std = ", ".join(f"{s:.4g}" for s in ckpt.std)
-        print(f"inputs: scale to [0, 1], then (x - mean) / std per channel: mean {mean}; std {std}")
+        print(
+            f"the model expects inputs normalised as in training, (x - mean) / std per channel "
+            f"(images as values in [0, 1]): mean {mean}; std {std}"
+        )
     return 0 if check.ok else 1
