@@ -122,3 +122,16 @@ def test_bad_train_flags_exit_2_with_one_sentence(capsys, argv, message, tmp_pat
     err = capsys.readouterr().err
     assert message in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_recipe_supplies_the_model_and_flags_override_it(tmp_path):
+    out = tmp_path / "recipe"
+    argv = ["train", "--recipe", "fast", "--data", "digits", "--epochs", "1", "--out", str(out)]
+    assert cli([*argv, "--precision", "float32", "--verbose", "0", "--no-report"]) == 0
+    saved = json.loads((out / "config.json").read_text())
+    from convlens.train.recipes import get_recipe
+
+    recipe = get_recipe("digits", "fast")
+    assert saved["model"] == recipe.model and saved["recipe"] == "fast"
+    assert saved["epochs"] == 1.0  # the flag, not the recipe's
+    assert saved["lr"] == recipe.settings["lr"]  # the recipe, not TrainConfig's default
