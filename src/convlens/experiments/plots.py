@@ -26,8 +26,10 @@ def plot_figure(fig_data: FigureData) -> Any:
                             ha="center", va="bottom", fontsize=7)  # fmt: skip
         ax.set_xticks(range(len(fig_data.xticks)), fig_data.xticks, fontsize=7)
     else:
-        for s in fig_data.series:
-            (line,) = ax.plot(s.x, s.y, marker="o", markersize=3, label=s.label)
+        for i, s in enumerate(fig_data.series):
+            # curves often coincide (two exact zeros): vary the dash and the marker so both show
+            style = {"linestyle": ("-", "--", ":", "-.")[i % 4], "marker": "osv^D<>"[i % 7]}
+            (line,) = ax.plot(s.x, s.y, markersize=4, label=s.label, **style)
             if s.spread:
                 lo = np.asarray(s.y) - np.asarray(s.spread)
                 hi = np.asarray(s.y) + np.asarray(s.spread)
