@@ -40,7 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--index", type=int, help="test example N of the checkpoint's data set (default 0)"
     )
     parser.add_argument(
-        "--sample", default="shapes", help="kernels: bundled picture, shapes or hopper"
+        "--sample",
+        default="shapes",
+        choices=("shapes", "hopper"),
+        help="kernels: bundled picture (default shapes)",
     )
     parser.add_argument("--layer", help="module path of a layer, e.g. conv2 or layer1.0.conv2")
     parser.add_argument(
@@ -52,7 +55,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--unit", help="rf: unit position I,J in the layer's map (default: the centre)"
     )
-    parser.add_argument("--kernel", action="append", help="kernels: a kernel name (repeatable)")
+    parser.add_argument(
+        "--kernel",
+        action="append",
+        help="kernels: a kernel such as laplacian, sobel_x, blur or sharpen (repeatable)",
+    )
     parser.add_argument("--steps", type=int, help="class/dream: optimisation steps")
     parser.add_argument("--data-dir", help="where the data set files are (default: search)")
     parser.add_argument("--out", default="viz", help="folder for the PNG files (default: ./viz)")
