@@ -14,7 +14,12 @@ from hypothesis import strategies as st
 from convlens import build_model
 from convlens.errors import CheckpointError, LayerFitError
 from convlens.scratch import build_scratch, layers, norm
-from convlens.scratch.conv import conv2d_naive, conv2d_naive_backward
+from convlens.scratch.conv import (
+    conv2d_backward,
+    conv2d_forward,
+    conv2d_naive,
+    conv2d_naive_backward,
+)
 from convlens.scratch.functional import softmax_cross_entropy
 
 TOL = {np.float64: 1e-10, np.float32: 1e-4}
@@ -232,3 +237,16 @@ def test_reflect_padding_wider_than_the_input_is_refused():
     net = build_scratch("conv3x3x2p3reflect-fc2", (1, 3, 3))
     with pytest.raises(LayerFitError, match="reflect padding 3"):
         net.forward(np.zeros((1, 1, 3, 3)))
+
+
+def test_a_forward_pass_backs_propagates_once():
+    # backward reuses the im2col buffer, so a second backward must refuse rather than be wrong
+    x, w = np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2))
+    out, cache = conv2d_forward(x, w)
+    conv2d_backward(np.ones_like(out), cache)
+    with pytest.raises(RuntimeError, match="run forward again"):
+        conv2d_backward(np.ones_like(out), cache)
+    # integer inputs (the lectures' examples) still back-propagate
+    out, cache = conv2d_forward(np.ones((1, 1, 3, 3), dtype=int), np.ones((1, 1, 2, 2)))
+    dx, _, _ = conv2d_backward(np.ones_like(out), cache)
+    np.testing.assert_array_equal(dx[0, 0], [[1, 2, 1], [2, 4, 2], [1, 2, 1]])  # windows per pixel

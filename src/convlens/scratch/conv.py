@@ -110,9 +110,9 @@ def conv2d_naive_backward(
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass
 class ConvCache:
-    """What the backward pass needs from the forward pass."""
+    """What the backward pass needs from the forward pass; good for one backward pass."""
 
     x_shape: tuple[int, int, int, int]
     cols: NDArray  # (G, C_g*KH*KW, N*H_out*W_out)
@@ -122,6 +122,7 @@ class ConvCache:
     dilation: Pair
     groups: int
     flip: bool
+    spent: bool = False  # the backward pass reuses cols' memory, so it can run only once
 
 
 def conv2d_forward(
@@ -149,12 +150,21 @@ def conv2d_forward(
 
 
 def conv2d_backward(dout: NDArray, cache: ConvCache) -> tuple[NDArray, NDArray, NDArray]:
-    """dout (N, F, H_out, W_out) -> dx (N, C, H, W), dw (F, C_g, KH, KW), db (F,)."""
+    """dout (N, F, H_out, W_out) -> dx (N, C, H, W), dw (F, C_g, KH, KW), db (F,).
+
+    dcols has the shape of cols and is written over it once dw is known: a fresh array of that
+    size each step cost up to half the time of a small layer in ``benchmarks/scratch_conv.py``.
+    """
+    if cache.spent:
+        raise RuntimeError("this forward pass was already back-propagated; run forward again")
     f, c_g, kh, kw = cache.weight.shape
     g = cache.groups
     d = dout.transpose(1, 0, 2, 3).reshape(g, f // g, -1)  # (G, F_g, N*H_out*W_out)
     dw = np.matmul(d, cache.cols.transpose(0, 2, 1)).reshape(f, c_g, kh, kw)
-    dcols = np.matmul(cache.weight.reshape(g, f // g, -1).transpose(0, 2, 1), d)
+    weight_t = cache.weight.reshape(g, f // g, -1).transpose(0, 2, 1)
+    reuse = np.result_type(weight_t, d) == cache.cols.dtype  # integer inputs get a new array
+    dcols = np.matmul(weight_t, d, out=cache.cols if reuse else None)  # (G, C_g*KH*KW, N*L_out)
+    cache.spent = True
     dx = col2im(
         dcols.reshape(g * c_g * kh * kw, -1),
         cache.x_shape,
