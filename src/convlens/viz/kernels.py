@@ -97,7 +97,9 @@ def _signed(ax, arr: np.ndarray, title: str) -> None:
     if float(arr.min()) >= 0:
         show_image(ax, arr, title)
         return
-    m = float(np.abs(arr).max()) or 1.0
+    # scale by a high percentile rather than the maximum, so a few strong edges do not wash out
+    # the rest (values beyond it saturate)
+    m = float(np.percentile(np.abs(arr), 99.5)) or float(np.abs(arr).max()) or 1.0
     show_image(ax, arr, title, cmap="RdBu_r", vmin=-m, vmax=m)
 
 
