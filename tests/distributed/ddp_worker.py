@@ -39,7 +39,7 @@ def make_model() -> torch.nn.Module:
 
 
 def train(
-    out: Path, *, stop_at: int = 0, resume: bool = False, device: str = "cpu"
+    out: Path, *, stop_at: int = 0, resume: bool = False, device: str = "cpu", batch_size: int = 16
 ) -> torch.nn.Module:
     """Train (or continue) the run in ``out``; ``stop_at`` interrupts it after that step, as
     Ctrl-C would, and fit saves the resume state."""
@@ -50,7 +50,7 @@ def train(
 
     model = make_model()
     data = toy_data()
-    config = CONFIG.replace(device=device)
+    config = CONFIG.replace(device=device, batch_size=batch_size)
     fit(model, data, config, val=data, run_dir=out, resume=resume, on_step=on_step)
     return model
 
