@@ -17,9 +17,11 @@ How the work is split, so that W processes compute exactly what one process comp
 - the loss and the number of correct predictions are summed over ranks once per step, so every
   rank reports, stops on a non-finite loss and picks the best epoch exactly as one process would.
 
-Batch normalisation is the exception: each rank normalises with its own shard's statistics, as
-plain DDP does (Goyal et al., 2017, "Accurate, Large Minibatch SGD", section 5.1, keep BN
-per worker). Because the schedule, the data order and the saved state are all global, a run can
+Two layers depend on how a batch is split, as in any DDP run. Batch normalisation normalises each
+rank's slice with that slice's statistics (per-worker BN, as Goyal et al., 2017, "Accurate, Large
+Minibatch SGD", train with), and DDP copies rank 0's running statistics to all ranks. Dropout
+draws its masks from torch's generator, seeded alike on every rank, so the ranks' slices get the
+same masks. Because the schedule, the data order and the saved state are all global, a run can
 stop with one world size and resume with another.
 """
 
