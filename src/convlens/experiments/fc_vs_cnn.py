@@ -179,11 +179,7 @@ def result_from(raw: dict[str, Any], *, quick: bool = False) -> ExperimentResult
         "nets": {k: {f: x for f, x in v.items() if f != "last_model"} for k, v in nets.items()},
     }
     seeds = raw["seeds"]
-    flags = (
-        f" --seeds {seeds}"
-        + (" --quick" if quick else "")
-        + (f" --data {data}" if data != "mnist1d" else "")
-    )
+    flags = command_flags(raw, quick) + (f" --data {data}" if data != "mnist1d" else "")
     return ExperimentResult(
         name=name,
         title=f"Convolutional vs fully connected networks on {data}{variant}",
@@ -204,6 +200,17 @@ def result_from(raw: dict[str, Any], *, quick: bool = False) -> ExperimentResult
         data=clean,
         options={"data": data, "seeds": seeds, "quick": quick, "recipe": raw["recipe"]},
         command=f"convlens experiment {name}{flags}",
+    )
+
+
+def command_flags(raw: dict[str, Any], quick: bool) -> str:
+    """The CLI flags that repeat a ``train_comparison``: seeds, and the length if it was set."""
+    epochs = raw["recipe"]["epochs"]
+    default = QUICK_EPOCHS[raw["data"]] if quick else RECIPES[raw["data"]].epochs
+    return (
+        f" --seeds {raw['seeds']}"
+        + (" --quick" if quick else "")
+        + (f" --epochs {epochs:g}" if epochs != default else "")
     )
 
 

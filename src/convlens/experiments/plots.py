@@ -28,8 +28,8 @@ def plot_figure(fig_data: FigureData) -> Any:
     else:
         for i, s in enumerate(fig_data.series):
             # curves often coincide (two exact zeros): vary the dash and the marker so both show
-            style = {"linestyle": ("-", "--", ":", "-.")[i % 4], "marker": "osv^D<>"[i % 7]}
-            (line,) = ax.plot(s.x, s.y, markersize=4, label=s.label, **style)
+            dash, marker = ("-", "--", ":", "-.")[i % 4], "osv^D<>"[i % 7]
+            (line,) = ax.plot(s.x, s.y, linestyle=dash, marker=marker, markersize=4, label=s.label)
             if s.spread:
                 lo = np.asarray(s.y) - np.asarray(s.spread)
                 hi = np.asarray(s.y) + np.asarray(s.spread)

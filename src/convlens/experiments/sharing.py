@@ -153,7 +153,7 @@ def parameter_sharing(
     result = parameter_sharing_counts()
     if counts_only:
         return result
-    from convlens.experiments.fc_vs_cnn import train_comparison
+    from convlens.experiments.fc_vs_cnn import command_flags, train_comparison
 
     raw = train_comparison(
         "mnist1d", seeds=seeds, quick=quick, epochs=epochs, nets=TRAINED,
@@ -175,7 +175,7 @@ def parameter_sharing(
         ),
         kind="bar", xticks=tuple(f"{k}\n{v['params']:,} params" for k, v in nets.items()),
     )  # fmt: skip
-    flags = f" --seeds {seeds}" + (" --quick" if quick else "")
+    flags = command_flags(raw, quick)
     return replace(
         result,
         findings=result.findings + lines,
