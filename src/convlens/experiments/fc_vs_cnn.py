@@ -50,7 +50,7 @@ NETS: dict[str, tuple[Net, ...]] = {
 # 4,000 signals), without weight decay (mnist1d ``get_model_args``).
 RECIPES: dict[str, Recipe] = {
     "mnist1d": Recipe(epochs=150),
-    "fashion-mnist": Recipe(epochs=3, batch_size=128, lr=2e-3, threads=0),
+    "fashion-mnist": Recipe(epochs=3, batch_size=128, lr=2e-3),
 }
 QUICK_EPOCHS = {"mnist1d": 4.0, "fashion-mnist": 0.2}
 
