@@ -192,7 +192,7 @@ def result_from(raw: dict[str, Any], *, quick: bool = False) -> ExperimentResult
         ),
         columns=("network", "kind", "model", "params", "train acc", "test acc"),
         rows=rows,
-        findings=_findings(nets, data, shuffled),
+        findings=_findings(nets, shuffled, several),
         references=REFERENCES.get((data, False), ()) + REFERENCES.get((data, True), ())
         if shuffled
         else REFERENCES.get((data, False), ()),
@@ -238,16 +238,16 @@ def _shuffled_findings(nets: dict[str, Any]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _findings(nets: dict[str, Any], data: str, shuffled: bool) -> tuple[str, ...]:
+def _findings(nets: dict[str, Any], shuffled: bool, several: bool) -> tuple[str, ...]:
     if shuffled:
         return _shuffled_findings(nets)
     conv_label, conv = best_of(nets, "conv")
     dense_label, dense = best_of(nets, "dense")
     gap = 100 * (conv["test_acc"] - dense["test_acc"])
     out = [
-        f"Best conv net: {conv_label}, {pct(conv['test_acc'], conv['test_std'])} test accuracy "
+        f"Best conv net: {conv_label}, {pct(conv['test_acc'], conv['test_std'] if several else None)} test accuracy "
         f"with {conv['params']:,} parameters.",
-        f"Best fully connected net: {dense_label}, {pct(dense['test_acc'], dense['test_std'])} "
+        f"Best fully connected net: {dense_label}, {pct(dense['test_acc'], dense['test_std'] if several else None)} "
         f"with {dense['params']:,} parameters.",
         f"Gap: {gap:+.1f} percentage points in favour of the "
         + ("conv net." if gap >= 0 else "fully connected net."),
