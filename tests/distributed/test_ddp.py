@@ -99,3 +99,20 @@ def test_convlens_train_under_torchrun_prints_once_and_writes_one_run(tmp_path):
     assert [r["step"] for r in records] == [40]  # 4,000 training examples / 100 per global batch
     assert any((out / "tensorboard").iterdir())
     assert json.loads((out / "config.json").read_text())["batch_size"] == 100
+
+
+@pytest.mark.slow
+def test_a_bad_setting_under_torchrun_ends_every_rank_with_one_sentence(tmp_path):
+    # 15 examples per global batch cannot be split over 2 ranks: both ranks stop at once (no
+    # rank is left waiting in a collective), leave the process group and exit with code 2
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2"]
+    command += ["--master_addr=127.0.0.1", f"--master_port={_free_port()}", "-m", "convlens"]
+    command += ["train", "mnist1d_cnn", "--data", "mnist1d", "--batch-size", "15", "--device"]
+    command += ["cpu", "--out", str(tmp_path / "run")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode != 0
+    # each rank's error is the CLI's one line (torchrun then adds its own report of the failure)
+    lines = [line for line in result.stderr.splitlines() if "must divide evenly" in line]
+    assert len(lines) == 2 and all(line.startswith("convlens train: error:") for line in lines)
+    assert not (tmp_path / "run" / "last.json").exists()
