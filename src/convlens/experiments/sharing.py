@@ -161,8 +161,8 @@ def parameter_sharing(
     )  # fmt: skip
     nets = raw["nets"]
     lines = tuple(
-        f"{label}: {v['params']:,} parameters, train {pct(v['train_acc'], v['train_std'])}, "
-        f"test {pct(v['test_acc'], v['test_std'])} (MNIST-1D, {seeds} seed(s))."
+        f"{label}: {v['params']:,} parameters, train {pct(v['train_acc'], v['train_std'] if seeds > 1 else None)}, "
+        f"test {pct(v['test_acc'], v['test_std'] if seeds > 1 else None)} (MNIST-1D, {seeds} seed(s))."
         for label, v in nets.items()
     )
     fig = FigureData(
