@@ -186,7 +186,8 @@ def fit(
         from convlens.train.tensorboard import TensorBoardLog
 
         board = TensorBoardLog(run_path)
-    display.message(f"training on {hw.describe()}: {n:,} examples, {total_steps:,} steps")
+    ranks = f" x {world.world_size} processes" if world.is_distributed else ""
+    display.message(f"training on {hw.describe()}{ranks}: {n:,} examples, {total_steps:,} steps")
     model.train()
     try:
         while state.step < total_steps:
