@@ -126,7 +126,13 @@ def receptive_field_growth(*, measure: bool = True, quick: bool = False) -> Expe
         title="Receptive-field growth with depth, stride, pooling and dilation",
         claim="Hierarchy: stacked local layers see ever larger parts of the input; strides, "
         "pooling and dilation make the field grow exponentially instead of linearly.",
-        columns=("family", "RF after each stage", "final jump", "params", "measured RF"),
+        columns=(
+            "family",
+            "RF after each stage",
+            "final jump",
+            "params",
+            "measured RF (inside the image)",
+        ),
         rows=tuple(table),
         findings=findings,
         figures=(fig,),
