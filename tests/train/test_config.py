@@ -60,3 +60,9 @@ def test_schedules_by_hand():
     assert lr_factor(step, 30, total, per_epoch) == pytest.approx(0.1)  # epoch 3
     assert lr_factor(step, 65, total, per_epoch) == pytest.approx(0.01)  # epoch 6.5
     assert lr_factor(c.replace(schedule="constant", warmup=0.0), 77, total, per_epoch) == 1.0
+
+
+def test_test_time_flips_need_training_flips():
+    with pytest.raises(ConfigError, match="use it with --flip"):
+        TrainConfig(tta=True)
+    assert TrainConfig(tta=True, flip=True).tta

@@ -54,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
         data = dataclasses.replace(data, mean=ckpt.mean, std=ckpt.std)
     trained = ckpt.config or TrainConfig()
     tta = trained.tta if args.tta is None else args.tta
-    config = TrainConfig(device=args.device, tta=tta, precision=trained.precision, verbose=0)
+    config = TrainConfig(
+        device=args.device, tta=tta, flip=tta, precision=trained.precision, verbose=0
+    )
     metrics = evaluate(ckpt.model, data, config)
     if args.json:
         print(json.dumps({"data": name, "split": args.split, **metrics}))

