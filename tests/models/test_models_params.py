@@ -132,7 +132,11 @@ EXPECTED = {
     "udl_fc": fc(40, 285) + fc(285, 135) + fc(135, 60) + fc(60, 10),
     # PyTorch "Training a Classifier" tutorial: 62,006
     "cifar_tutorial": 62_006,
-    "fast28": _fast((32, 64, 128), 1, 3 * 3 * 128),
+    # conv-bn 16, 32, 64 on 1 channel, then fc 64 * 7 * 7 -> 128 -> 10
+    "fast28": _fast((16, 32, 64), 1, 64 * 7 * 7)
+    - fc(64 * 7 * 7, 10)
+    + fc(64 * 7 * 7, 128)
+    + fc(128, 10),
     "fast32": _fast((32, 64, 128, 256), 3, 256),
 }
 

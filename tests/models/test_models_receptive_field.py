@@ -74,7 +74,7 @@ HAND = {
     "mnist1d_cnn": 17,
     "udl_cnn": 15,  # 3, 7, 15
     "cifar_tutorial": 16,  # conv 5 (5), pool 2 (6, jump 2), conv 5 (14), pool 2 (16)
-    "fast28": 22,  # 3, 4 (jump 2), 8, 10 (jump 4), 18, 22
+    "fast28": 18,  # 3, 4 (jump 2), 8, 10 (jump 4), 18
 }
 
 
