@@ -20,6 +20,7 @@ from convlens.viz.attribution import (
     guided_backprop,
     guided_grad_cam,
     occlusion,
+    predicted_class,
     saliency,
     smoothgrad,
 )
@@ -36,7 +37,7 @@ from convlens.viz.kernels import (
     plot_kernels,
 )
 from convlens.viz.layers import conv_layers, find_layer
-from convlens.viz.overlays import plot_attributions
+from convlens.viz.overlays import plot_attributions, plot_signal_attributions
 from convlens.viz.receptive import FieldBox, effective_field, field_box, plot_receptive_field
 from convlens.viz.relu_rules import relu_rule
 from convlens.viz.training import (
@@ -83,8 +84,10 @@ __all__ = [
     "plot_kernels",
     "plot_mistakes",
     "plot_receptive_field",
+    "plot_signal_attributions",
     "plot_top_activating",
     "png_bytes",
+    "predicted_class",
     "read_metrics",
     "relu_rule",
     "saliency",
