@@ -116,3 +116,23 @@ def test_sections_are_building_blocks():
     from convlens.analysis.summary import summarize
 
     assert "<table" in html_section("summary", [summarize("conv3x3x4-fc10", (1, 8, 8))])
+
+
+def test_report_of_a_1d_signal_model(tmp_path):
+    import torch
+
+    from convlens.build import build_model
+    from convlens.data import TensorData
+    from convlens.train import save_checkpoint
+
+    gen = torch.Generator().manual_seed(0)
+    data = TensorData(
+        name="signals", split="test", x=torch.randn(40, 1, 24, generator=gen),
+        y=torch.arange(40) % 3, classes=("a", "b", "c"), mean=(0.0,), std=(1.0,),
+    )  # fmt: skip
+    model = build_model("conv1d5x4p2-pool2-conv1d3x4p1-fc3", (1, 24))
+    save_checkpoint(tmp_path / "last", model, data=data, epoch=1)
+    c = check_page(write_report(tmp_path, data=data, examples=2).read_text(encoding="utf-8"))
+    words = " ".join(c.text)
+    assert "Attributions" in words and "Feature maps" in words and "conv1d" in words
+    assert len(c.images) >= 6  # confusion, 2 filters, maps, 2 attributions (+ mistakes)
