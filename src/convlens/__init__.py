@@ -47,6 +47,8 @@ _PUBLIC: dict[str, str] = {
     "History": "convlens.train",
     "save_checkpoint": "convlens.train",
     "load_checkpoint": "convlens.train",
+    "export_onnx": "convlens.export",
+    "ExportCheck": "convlens.export",
     # NumPy engine
     "build_scratch": "convlens.scratch",
     # errors
