@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0,
         help="also time the whole `convlens train --recipe` command for this many seeds",
     )
+    parser.add_argument(
+        "--threads", type=int, default=0, help="CPU threads for both loops; 0 = torch's default"
+    )
     parser.add_argument("--data-dir", help="where the data set files are (default: search)")
 
 
@@ -49,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.epochs <= 0 or args.limit < 0:
         raise ConfigError("--epochs must be positive and --limit zero or positive.")
+    if args.threads:
+        torch.set_num_threads(args.threads)
     recipe = get_recipe(args.data, args.recipe)
     train = load_dataset(args.data, "train", root=args.data_dir)
     test = load_dataset(args.data, "test", root=args.data_dir)
