@@ -183,7 +183,13 @@ def top_activating(
         else:
             crops.append(to_picture(inputs[idx], mean, std)[box])
     return TopActivations(
-        layer, channel, best.indices.numpy(), best.values.numpy(), positions, boxes, crops
+        layer,
+        channel,
+        best.indices.cpu().numpy(),
+        best.values.cpu().numpy(),
+        positions,
+        boxes,
+        crops,
     )
 
 

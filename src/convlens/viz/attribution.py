@@ -170,7 +170,7 @@ def occlusion(
             batch = xb.repeat(len(chunk), 1, 1, 1)
             for k, (y, x0) in enumerate(chunk):
                 batch[k, :, y : y + window, x0 : x0 + window] = baseline
-            drops = base - scores(batch)[:, c]
+            drops = (base - scores(batch)[:, c]).cpu()
             for (y, x0), d in zip(chunk, drops):
                 total[y : y + window, x0 : x0 + window] += d
                 count[y : y + window, x0 : x0 + window] += 1
@@ -194,6 +194,6 @@ def smoothgrad(
     gen = torch.Generator().manual_seed(seed)
     total = torch.zeros_like(xb[0])
     for _ in range(samples):
-        noisy = xb + sigma * torch.randn(xb.shape, generator=gen)
+        noisy = xb + sigma * torch.randn(xb.shape, generator=gen).to(xb.device)
         total += input_gradient(model, noisy[0], c, rule=rule)
     return total / samples

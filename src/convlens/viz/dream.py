@@ -105,7 +105,10 @@ def class_model_image(
             f"class images need a 2-D image input shape (C, H, W), not {tuple(in_shape)}"
         )
     gen = torch.Generator().manual_seed(config.seed)
-    x = (0.01 * torch.randn((1, *in_shape), generator=gen)).requires_grad_(True)
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    x = (0.01 * torch.randn((1, *in_shape), generator=gen)).to(device).requires_grad_(True)
+    if bounds is not None:
+        bounds = (bounds[0].to(device), bounds[1].to(device))
     opt = torch.optim.Adam([x], lr=config.lr)
     was_training = model.training
     model.eval()
@@ -213,7 +216,9 @@ def deep_dream(
     ]
     was_training = model.training
     model.eval()
-    detail = torch.zeros(1, base.shape[1], *sizes[0])
+    detail = torch.zeros(1, base.shape[1], *sizes[0], device=base.device)
+    if bounds is not None:
+        bounds = (bounds[0].to(base.device), bounds[1].to(base.device))
     img = base
     try:
         for size in sizes:
