@@ -53,3 +53,18 @@ def test_unit_index_errors():
         field_box(row, (9, 0))
     with pytest.raises(ConfigError, match="2 indices"):
         field_box(row, (1,))
+
+
+def test_dilated_convolutions_grow_the_field_without_stride():
+    # F_eff = D(F - 1) + 1 = 5 for a 3x3 kernel at dilation 2: r = 1 + 4 = 5, then 5 + 4 = 9
+    torch.manual_seed(2)
+    model = build_model("conv3x3x3d2-conv3x3x3d2", (1, 20, 20), activation=None)
+    row = summarize(model, (1, 20, 20)).row("conv2")
+    assert row.rf == (9, 9) and row.jump == (1, 1)
+    box = field_box(row, (5, 5))
+    assert box.size == (9, 9) and box.lo == (5.0, 5.0)  # the first unit is centred on pixel 4
+    erf = effective_field(model, torch.randn(1, 20, 20), "conv2", (5, 5))
+    assert support_box(erf) == (slice(5, 14), slice(5, 14))
+    # offsets {0, 2, 4} + {0, 2, 4} = {0, 2, 4, 6, 8} per axis: only 5 x 5 of the 9 x 9 pixels
+    # are ever seen (the gridding of stacked dilations)
+    assert int((erf != 0).sum()) == 25 and bool(erf[5:14:2, 5:14:2].ne(0).all())
