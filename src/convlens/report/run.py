@@ -114,8 +114,8 @@ def _summary_section(model: nn.Module, in_shape: tuple[int, ...]) -> str:
         from convlens.analysis.summary import summarize
 
         summary = summarize(model, in_shape)
-    except ConvlensError as err:
-        return html_section("Model", [note(f"no summary: {err}")])
+    except Exception as err:  # a module the tracer cannot follow costs this table, not the page
+        return html_section("Model", [note(f"no summary ({type(err).__name__}): {err}")])
     return html_section("Model", [summary.to_html()], anchor="model")
 
 
