@@ -100,3 +100,36 @@ def test_feature_maps_of_signals():
     assert [tuple(m.shape) for m in maps.values()] == [(1, 4, 40), (1, 6, 20), (1, 3)]
     fig = plot_feature_maps(maps)
     assert [ax.images[0].get_array().shape for ax in fig.axes] == [(4, 40), (6, 20), (3, 1)]
+
+
+def test_nested_module_paths():
+    class Block(nn.Module):
+        def __init__(self, c_in, c_out):
+            super().__init__()
+            self.conv = nn.Conv2d(c_in, c_out, 3, padding=1)
+
+        def forward(self, x):
+            return torch.relu(self.conv(x))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(Block(1, 4), Block(4, 5))
+            self.head = nn.Linear(5, 2)
+
+        def forward(self, x):
+            return self.head(self.features(x).mean(dim=(2, 3)))
+
+    from convlens.viz import conv_layers, grad_cam
+
+    model = Net().eval()
+    assert conv_layers(model) == ["features.0.conv", "features.1.conv"]
+    x = torch.randn(1, 1, 9, 9)
+    maps = feature_maps(model, x, ["features.1.conv"])
+    with torch.no_grad():
+        torch.testing.assert_close(
+            maps["features.1.conv"], model.features[1].conv(model.features[0](x))
+        )
+    assert grad_cam(model, x[0], 1, layer="features.0.conv").shape == (9, 9)
+    with pytest.raises(ConfigError, match="features.0.conv, features.1.conv"):
+        feature_maps(model, x, ["features.2.conv"])
