@@ -114,6 +114,23 @@ def fit(
     and ``resume=True`` continues from its ``state`` files. ``on_step(step)`` is called after every
     optimiser step (a hook for tests and callers that want to stop a run from outside).
     """
+    previous = torch.are_deterministic_algorithms_enabled()
+    try:
+        return _fit(model, data, config, val, test, run_dir, resume, on_step)
+    finally:
+        torch.use_deterministic_algorithms(previous)  # the setting is global; leave it as found
+
+
+def _fit(
+    model: nn.Module,
+    data: Any,
+    config: TrainConfig | None,
+    val: Any,
+    test: Any,
+    run_dir: str | Path | None,
+    resume: bool,
+    on_step: Callable[[int], None] | None,
+) -> History:
     config = config or TrainConfig()
     run_path = Path(run_dir) if run_dir is not None else None
     if resume and run_path is None:
