@@ -49,6 +49,14 @@ _PUBLIC: dict[str, str] = {
     "load_checkpoint": "convlens.train",
     "export_onnx": "convlens.export",
     "ExportCheck": "convlens.export",
+    # looking inside
+    "saliency": "convlens.viz",
+    "guided_backprop": "convlens.viz",
+    "grad_cam": "convlens.viz",
+    "class_model_image": "convlens.viz",
+    "deep_dream": "convlens.viz",
+    "feature_maps": "convlens.viz",
+    "write_report": "convlens.report",
     # NumPy engine
     "build_scratch": "convlens.scratch",
     # errors
