@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     test = load_dataset(data, "test")
     models = {label: v["last_model"] for label, v in raw["nets"].items()}
     classifier = {"shifts": SHIFTS, **shift_robustness(models, test, SHIFTS, limit=SHIFT_LIMIT)}
-    eq = equivariance(seeds=2, quick=True, classifier=classifier)
+    eq = _with_demo_command(equivariance(seeds=2, quick=True, classifier=classifier), args)
     _say(table_text(eq))
     counts = parameter_sharing_counts()
 
