@@ -141,7 +141,7 @@ def result_from(raw: dict[str, Any], *, quick: bool = False) -> ExperimentResult
             f"Accuracy on {data}{variant}"
             + (f" (mean ± std over {raw['seeds']} seeds)" if several else ""),
             "",
-            "test accuracy",
+            "accuracy",
             (
                 Series(
                     "test",

@@ -21,9 +21,11 @@ def plot_figure(fig_data: FigureData) -> Any:
         for i, s in enumerate(fig_data.series):
             x = np.asarray(s.x, dtype=float) + (i - (n - 1) / 2) * width
             ax.bar(x, s.y, width, yerr=s.spread or None, capsize=3, label=s.label)
-            for xi, yi in zip(x, s.y):
-                ax.annotate(f"{yi:.0%}" if 0 <= yi <= 1 else f"{yi:g}", (xi, yi),
-                            ha="center", va="bottom", fontsize=7)  # fmt: skip
+            tops = np.asarray(s.y) + (np.asarray(s.spread) if s.spread else 0)  # above the bar
+            for xi, yi, top in zip(x, s.y, tops):
+                text = f"{yi:.0%}" if 0 <= yi <= 1 else f"{yi:g}"
+                ax.annotate(text, (xi, top), ha="center", va="bottom", fontsize=7)
+        ax.set_ylim(0, max((max(s.y, default=0) for s in fig_data.series), default=1) * 1.18)
         ax.set_xticks(range(len(fig_data.xticks)), fig_data.xticks, fontsize=7)
     else:
         for i, s in enumerate(fig_data.series):
@@ -41,5 +43,5 @@ def plot_figure(fig_data: FigureData) -> Any:
     ax.set_ylabel(fig_data.ylabel)
     ax.grid(alpha=0.3)
     if len(fig_data.series) > 1:
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, ncol=2 if fig_data.kind == "bar" else 1)
     return fig
