@@ -83,16 +83,17 @@ def test_bad_input_is_one_line_and_exit_code_2(capsys, argv, message):
 
 # torchvision's weight tables (torchvision/models/*.py, ``*_Weights.IMAGENET1K_V1.meta``) give
 # "_ops" in GFLOPS that are in fact multiply-accumulates, and "_file_size" of the weights in MiB
+# (checked where batch-norm running statistics, also in the file, are negligible)
 TORCHVISION_OPS = {
     "alexnet": (0.714, 233.087),
     "vgg11": (7.609, 506.84),
     "vgg16": (15.47, 527.796),
-    "vgg19_bn": (19.632, 548.143),
+    "vgg19_bn": (19.632, None),
     "googlenet": (1.498, None),  # its weight file holds the auxiliary classifiers too
     "resnet18": (1.814, None),
     "resnet50": (4.089, None),
-    "resnet34": (3.664, 83.275),
-    "resnet152": (11.514, 230.434),
+    "resnet34": (3.664, None),
+    "resnet152": (11.514, None),
 }
 _DEEP = {"resnet34", "resnet152"}  # seconds of tracing each: under -m slow
 
@@ -107,5 +108,5 @@ def test_macs_and_sizes_match_torchvision(name):
     entry = zoo_entry(name)
     gmacs, mib = TORCHVISION_OPS[name]
     assert round(entry.macs / 1e9, 3) == gmacs
-    if mib is not None:  # the file adds names, headers and batch-norm running statistics
-        assert 0 <= mib - entry.param_mib < 0.1
+    if mib is not None:  # the file adds names and headers
+        assert 0 <= mib - entry.param_mib < 0.05
