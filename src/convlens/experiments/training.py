@@ -79,11 +79,15 @@ def head(data: Any, n: int) -> Any:
 def train_once(
     model: Any, train: Any, test: Any, recipe: Recipe, seed: int, verbose: int = 0
 ) -> dict[str, Any]:
-    """Fit ``model``; return train/test accuracy, the test-accuracy curve and the seconds taken."""
+    """Fit ``model``; return train/test accuracy, the test-accuracy curve and the seconds taken.
+
+    The test set is evaluated during training only to draw the curve; nothing is chosen by it
+    (no early stopping, no best checkpoint): the accuracies are those after the last step.
+    """
     from convlens.train import TrainConfig, evaluate, fit
 
     steps_per_epoch = max(1, len(train) // recipe.batch_size)
-    total_epochs = max(1, round(recipe.epochs))
+    total_epochs = max(1, round(recipe.epochs))  # for spacing the curve's points
     config = TrainConfig(
         epochs=recipe.epochs,
         batch_size=recipe.batch_size,
@@ -108,7 +112,7 @@ def train_once(
         "test_acc": evaluate(model, test, config, full=False)["acc"],
         "curve": curve,
         "seconds": seconds,
-        "steps": steps_per_epoch * total_epochs,
+        "steps": max(1, round(recipe.epochs * steps_per_epoch)),  # as fit counts them
     }
 
 
