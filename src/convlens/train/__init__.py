@@ -1,17 +1,31 @@
-"""Training: fit, evaluate, predict, checkpoints and resumable runs."""
+"""Training: fit, evaluate, predict, checkpoints and resumable runs.
 
-from convlens.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from convlens.train.config import TrainConfig
-from convlens.train.evaluation import evaluate, predict
-from convlens.train.loop import History, fit
+Names load on first use, so ``convlens train --help`` (which reads ``train.config``) does not
+import torch.
+"""
 
-__all__ = [
-    "Checkpoint",
-    "History",
-    "TrainConfig",
-    "evaluate",
-    "fit",
-    "load_checkpoint",
-    "predict",
-    "save_checkpoint",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_PUBLIC = {
+    "Checkpoint": "convlens.train.checkpoint",
+    "load_checkpoint": "convlens.train.checkpoint",
+    "save_checkpoint": "convlens.train.checkpoint",
+    "TrainConfig": "convlens.train.config",
+    "evaluate": "convlens.train.evaluation",
+    "predict": "convlens.train.evaluation",
+    "History": "convlens.train.loop",
+    "fit": "convlens.train.loop",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'convlens.train' has no attribute {name!r}")
