@@ -60,6 +60,10 @@ _PUBLIC: dict[str, str] = {
     "deep_dream": "convlens.viz",
     "feature_maps": "convlens.viz",
     "write_report": "convlens.report",
+    # experiments
+    "run_experiment": "convlens.experiments",
+    "list_experiments": "convlens.experiments",
+    "ExperimentResult": "convlens.experiments",
     # NumPy engine
     "build_scratch": "convlens.scratch",
     # errors
