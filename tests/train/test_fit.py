@@ -35,6 +35,7 @@ def test_history_has_one_record_per_epoch_and_a_val_score():
     assert history["epoch"] == [1, 2, 3]
     assert len(history["val_acc"]) == 3
     assert history.test is not None and history.test["n"] == len(data)
+    assert history.test["acc"] == history["val_acc"][-1]  # the same data and the same weights
     # 256 examples, batch 32: 8 steps an epoch
     assert history["step"] == [8, 16, 24]
     assert history.best is not None

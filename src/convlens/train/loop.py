@@ -197,6 +197,7 @@ def _fit(
             save_state(run_path / "state", state, extra)
 
     lr = config.lr
+    final_val_logits: torch.Tensor | None = None
     display = ProgressDisplay(config.verbose if world.is_main else 0, num_epochs)
     board = None  # TensorBoard event files, written by rank 0 only
     if config.tensorboard and run_path is not None and world.is_main:
@@ -258,6 +259,7 @@ def _fit(
                 (epoch + 1) % config.eval_every == 0 or state.step == total_steps
             ):
                 logits = logits_of(net, val_x, hw, config.eval_batch_size, config.tta)
+                final_val_logits = logits if state.step == total_steps else None
                 scores = metrics_from_logits(logits, val.y, val.num_classes, full=False)
                 record.update(val_loss=scores["loss"], val_acc=scores["acc"])
             history.records.append(record)
@@ -295,9 +297,12 @@ def _fit(
         if board is not None:
             board.close()
     if test is not None:
-        logits = logits_of(
-            net, test.float_x(device=hw.device), hw, config.eval_batch_size, config.tta
-        )
+        if test is val and final_val_logits is not None:
+            logits = final_val_logits  # the same data, just scored by the same weights
+        else:
+            logits = logits_of(
+                net, test.float_x(device=hw.device), hw, config.eval_batch_size, config.tta
+            )
         history.test = metrics_from_logits(logits, test.y, test.num_classes)
     return history
 
