@@ -2,7 +2,7 @@
 
 Run on a quiet machine (other processes on the same cores make every number noisy):
 
-    .venv/bin/python benchmarks/train_speed.py            # everything, about 10-15 minutes on 2 cores
+    .venv/bin/python benchmarks/train_speed.py            # everything, about 10 minutes on 2 cores
     .venv/bin/python benchmarks/train_speed.py --quick    # one epoch on a subset, about a minute
 
 It prints, in one run and side by side:
