@@ -19,6 +19,29 @@ def test_the_per_sample_dataset_yields_what_float_x_gives():
         assert torch.allclose(x, whole[i]) and y == data.y[i]
 
 
+def test_per_sample_augmentation_is_a_padded_shift_or_a_mirror_of_the_image():
+    data = image_data(n=4)
+    assert data.x.dtype == torch.uint8
+    whole = data.float_x()
+    zero = (torch.zeros(()) - torch.tensor(data.mean)) / torch.tensor(data.std)  # a padded pixel
+    padded = torch.nn.functional.pad(whole - zero.view(-1, 1, 1), (1, 1, 1, 1)) + zero.view(
+        -1, 1, 1
+    )
+    h, w = whole.shape[-2:]
+    dataset = PerSampleDataset(data, flip=True, crop=1)
+    torch.manual_seed(0)
+    for i in range(4):
+        candidates = [
+            v
+            for top in range(3)
+            for left in range(3)
+            for base in (padded[i, :, top : top + h, left : left + w],)
+            for v in (base, base.flip(-1))
+        ]
+        x, _ = dataset[i]
+        assert any(torch.allclose(x, c, atol=1e-6) for c in candidates)
+
+
 def test_time_to_is_the_first_epoch_at_or_over_the_target():
     r = SpeedResult("x", 1.0, 3.0, test_acc=[0.5, 0.91, 0.89], seconds_at_epoch=[1.0, 2.0, 3.0])
     assert r.time_to(0.9) == 2.0

@@ -1,7 +1,8 @@
 """Training speed, side by side: convlens's loop against the loop of the PyTorch tutorials.
 
 The peer is what the PyTorch "Training a Classifier" and "Datasets & DataLoaders" tutorials teach:
-a per-sample ``Dataset`` whose ``__getitem__`` returns one normalised image, a ``DataLoader`` with
+a per-sample ``Dataset`` whose ``__getitem__`` returns one image, turned into a tensor, augmented
+and normalised by per-sample transforms as torchvision does, a ``DataLoader`` with
 ``shuffle=True`` that collates batches in Python, float32, the same model, optimiser settings and
 epochs. convlens keeps the data set on the device as one tensor, gathers batches by index, and
 trains in bf16 with channels-last where the hardware supports it.
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -47,21 +49,41 @@ class SpeedResult:
 
 
 class PerSampleDataset(torch.utils.data.Dataset):
-    """The tutorial shape: one example per ``__getitem__``, normalised on the fly."""
+    """The tutorial shape: one example per ``__getitem__``, augmented and normalised on the fly.
 
-    def __init__(self, data: Any) -> None:
+    For uint8 images it does what torchvision's MNIST/FashionMNIST/CIFAR10 datasets and the
+    tutorials' transforms do for each sample: ``Image.fromarray``, then RandomCrop with padding and
+    RandomHorizontalFlip when the recipe asks for them, then ToTensor (/255) and Normalize.
+    """
+
+    def __init__(self, data: Any, flip: bool = False, crop: int = 0) -> None:
         self.x, self.y = data.x, data.y
         view = (-1,) + (1,) * (data.x.dim() - 2)
         self.mean = torch.tensor(data.mean).view(view)
         self.std = torch.tensor(data.std).view(view)
+        self.flip, self.crop = flip, crop
+        self.images = data.x.dtype == torch.uint8 and data.x.dim() == 4
 
     def __len__(self) -> int:
         return len(self.y)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        x = self.x[i]
-        x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
-        return (x - self.mean) / self.std, self.y[i]
+        if not self.images:
+            return (self.x[i].float() - self.mean) / self.std, self.y[i]
+        from PIL import Image, ImageOps
+
+        pixels = self.x[i].permute(1, 2, 0).numpy()
+        img = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
+        if self.crop:
+            w, h = img.size
+            img = ImageOps.expand(img, border=self.crop)
+            left, top = (int(v) for v in torch.randint(0, 2 * self.crop + 1, (2,)))
+            img = img.crop((left, top, left + w, top + h))
+        if self.flip and torch.rand(()) < 0.5:
+            img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        x = torch.from_numpy(np.array(img, dtype=np.uint8, copy=True))
+        x = (x.view(*x.shape[:2], -1).permute(2, 0, 1).float() / 255.0 - self.mean) / self.std
+        return x, self.y[i]
 
 
 def tutorial_fit(
@@ -73,7 +95,7 @@ def tutorial_fit(
 ) -> SpeedResult:
     """The peer loop: DataLoader over a per-sample Dataset, float32, same optimiser and schedule."""
     loader = torch.utils.data.DataLoader(
-        PerSampleDataset(data),
+        PerSampleDataset(data, flip=config.flip, crop=config.crop),
         batch_size=config.batch_size,
         shuffle=True,
         drop_last=True,
