@@ -84,6 +84,37 @@ _SAME_SHAPE = {
 }  # fmt: skip
 
 
+def _reduce_empty(x: torch.Tensor, dim: Any, keepdim: bool) -> torch.Tensor:
+    """The output of a mean or sum over ``dim`` on a meta tensor."""
+    if dim is None:
+        dims = set(range(x.dim()))
+    else:
+        dims = {d % x.dim() for d in ((dim,) if isinstance(dim, int) else dim)}
+    shape = [1 if i in dims else n for i, n in enumerate(x.shape) if keepdim or i not in dims]
+    return x.new_empty(shape)
+
+
+def _all_meta(tensors: Any) -> bool:
+    return bool(tensors) and all(isinstance(t, torch.Tensor) and t.is_meta for t in tensors)
+
+
+def _cat_empty(tensors: Sequence[torch.Tensor], dim: int) -> torch.Tensor:
+    """torch.cat's output on meta tensors, without its Python reference implementation."""
+    first = tensors[0]
+    dim = dim % first.dim()
+    for t in tensors[1:]:
+        if t.dim() != first.dim() or any(
+            a != b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != dim
+        ):
+            raise RuntimeError(
+                f"torch.cat: sizes of tensors must match except in dimension {dim}: "
+                f"{tuple(first.shape)} and {tuple(t.shape)}"
+            )
+    shape = list(first.shape)
+    shape[dim] = sum(t.shape[dim] for t in tensors)
+    return first.new_empty(shape)
+
+
 def _is_inplace(func: Any) -> bool:
     name = getattr(func, "__name__", "")
     return (name.endswith("_") and not name.endswith("__")) or name.startswith("__i")
@@ -144,6 +175,12 @@ class FieldTracker(TorchFunctionMode):
         elif is_meta and _is_elementwise(func):
             inplace = kwargs.get("inplace") or _is_inplace(func)
             out = first_arg if inplace else _broadcast_empty(args)
+        elif is_meta and getattr(func, "__name__", "") in ("mean", "sum"):
+            out = _reduce_empty(
+                first_arg, _arg(args, kwargs, 1, "dim", None), kwargs.get("keepdim", False)
+            )
+        elif func in (torch.cat, torch.concat) and args and _all_meta(args[0]):
+            out = _cat_empty(args[0], _arg(args, kwargs, 1, "dim", 0))
         elif is_meta and func is F.linear:
             weight = args[1] if len(args) > 1 else kwargs["weight"]
             if first_arg.shape[-1] != weight.shape[-1]:
