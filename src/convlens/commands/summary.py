@@ -41,6 +41,13 @@ def resolve_model(name: str, in_shape: tuple[int, ...] | None, num_classes: int 
     try:
         spec = parse_spec(name)
     except SpecError as err:
+        import difflib
+
+        close = difflib.get_close_matches(name, zoo, n=3)
+        if close and "-" not in name:
+            raise SpecError(
+                f"unknown model {name!r}; did you mean {' or '.join(close)}? (`convlens zoo` lists them)"
+            ) from None
         hint = " nor a zoo model (see `convlens zoo`)" if zoo else ""
         raise SpecError(f"{name!r} is not a valid spec{hint}: {err}") from None
     if in_shape is None:
