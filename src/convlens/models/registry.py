@@ -155,4 +155,5 @@ def create_model(
     if getattr(model, "in_shape", None) is None:
         model.in_shape = (in_channels, *info.in_shape[1:])
     model.model_name = info.name
+    model.model_kwargs = dict(kwargs)  # what a checkpoint needs to build the same model again
     return model

@@ -102,10 +102,10 @@ def make_model(
 
     torch.manual_seed(seed)
     try:
-        from convlens.models.registry import create_model, list_models
+        from convlens.models.registry import list_models
 
         if model in list_models():
-            return create_model(model, num_classes=num_classes, in_channels=in_shape[0])
+            return _zoo_model_for(model, in_shape, num_classes)
     except ImportError:  # a checkout without the zoo still trains specs
         pass
     shape = parse_shape(input) if input else in_shape
@@ -113,3 +113,31 @@ def make_model(
         have = "x".join(map(str, in_shape))
         raise ConfigError(f"--input {input} does not match the data's shape {have}.")
     return build_model(model, shape)
+
+
+def _zoo_model_for(name: str, in_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    """A zoo model sized for the data where the model allows it, refused in one sentence if not.
+
+    Models with an ``image_size`` or ``length`` option take the data's size; any other mismatch
+    (a 28x28 MLP on 8x8 digits without the option, a 1-D net on images) is found by tracing the
+    model on the meta device before any training starts.
+    """
+    from convlens.analysis.summary import summarize
+    from convlens.models.registry import create_model, model_info
+
+    options = model_info(name).options
+    kwargs: dict[str, Any] = {}
+    if "image_size" in options and len(in_shape) == 3 and in_shape[1] == in_shape[2]:
+        kwargs["image_size"] = in_shape[1]
+    if "length" in options and len(in_shape) == 2:
+        kwargs["length"] = in_shape[1]
+    model = create_model(name, num_classes=num_classes, in_channels=in_shape[0], **kwargs)
+    summary = summarize(model, in_shape)
+    if summary.error:
+        have = "x".join(map(str, in_shape))
+        want = "x".join(map(str, getattr(model, "in_shape", ())))
+        raise ConfigError(
+            f"model {name!r} takes {want} inputs and cannot run on this data's {have} inputs "
+            f"({summary.error}); pick another model or give a spec"
+        )
+    return model
