@@ -42,6 +42,7 @@ from convlens.spec import (
     Pool,
     Spec,
     expand_spec,
+    format_layer,
     parse_spec,
 )
 
@@ -388,18 +389,12 @@ def analyze(
         try:
             info, field = _arith(layer, shape, name, strict, field)
         except LayerFitError as err:
-            error = LayerFitError(f"layer {name} ({_token(layer)}): {err}")
+            error = LayerFitError(f"layer {name} ({format_layer(layer)}): {err}")
             error.rows = rows  # type: ignore[attr-defined]
             raise error from None
         rows.append(info)
         shape = info.out_shape
     return rows
-
-
-def _token(layer: Layer) -> str:
-    from convlens.spec import format_layer
-
-    return format_layer(layer)
 
 
 def parse_shape(text: str) -> tuple[int, ...]:

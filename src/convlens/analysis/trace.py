@@ -45,9 +45,10 @@ _ADAPTIVE = {
 }
 
 
+# (norms, dropout and softmax keep their input's shape too: see _SAME_SHAPE)
 _ELEMENTWISE = {
     F.relu, F.relu_, F.relu6, F.leaky_relu, F.leaky_relu_, F.elu, F.gelu, F.silu, F.softplus,
-    F.hardtanh, F.hardtanh_, F.sigmoid, F.tanh, F.dropout, F.softmax, F.log_softmax,
+    F.hardtanh, F.hardtanh_, F.sigmoid, F.tanh,
     torch.relu, torch.relu_, torch.sigmoid, torch.tanh, torch.Tensor.relu, torch.Tensor.relu_,
     torch.Tensor.sigmoid, torch.Tensor.tanh, torch.Tensor.softmax,
 }  # fmt: skip

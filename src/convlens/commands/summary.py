@@ -69,10 +69,9 @@ def run(args: argparse.Namespace) -> int:
 
     shape = parse_shape(args.input) if args.input else None
     model, shape = resolve_model(args.model, shape, args.num_classes)
-    summary = summarize(
-        model, shape, strict=args.strict, activation=None if args.no_activation else "relu"
-    ) if not hasattr(model, "forward") else summarize(model, shape, strict=args.strict)  # fmt: skip
-    text = summary.render(args.format)
+    # the activation default applies to specs only; a module is summarised as it is
+    activation = None if args.no_activation else "relu"
+    summary = summarize(model, shape, strict=args.strict, activation=activation)
     if args.format == "table":
         from rich.console import Console
 
@@ -81,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         for line in summary.footer():
             console.print(line, highlight=False, markup=False)
     else:
+        text = summary.render(args.format)
         print(text, end="" if text.endswith("\n") else "\n")
     if summary.error:
         from convlens.errors import LayerFitError
