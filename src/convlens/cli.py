@@ -34,7 +34,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "report": ("report", "write the self-contained HTML report of a run directory"),
     "experiment": ("experiment", "run one of the lectures' claims as an experiment"),
-    "scratch": ("scratch", "the NumPy-only engine: lecture examples, gradient checks, training a spec"),
+    "scratch": (
+        "scratch",
+        "the NumPy-only engine: lecture examples, gradient checks, training a spec",
+    ),
     "neurons": ("neurons", "McCulloch-Pitts neurons, perceptrons and sigmoid neurons in NumPy"),
     "bench": ("bench", "measure training throughput against a plain PyTorch loop"),
     "export": ("export", "export a checkpoint to ONNX and check it with onnxruntime"),

@@ -7,7 +7,14 @@ from train_toydata import image_data
 
 from convlens.build import build_model
 from convlens.train import TrainConfig
-from convlens.train.bench import PerSampleDataset, SpeedResult, compare, format_comparison
+from convlens.train.bench import (
+    TUTORIAL_SETTINGS,
+    PerSampleDataset,
+    SpeedResult,
+    compare,
+    format_comparison,
+    tutorial_fit,
+)
 
 
 def test_the_per_sample_dataset_yields_what_float_x_gives():
@@ -48,7 +55,7 @@ def test_time_to_is_the_first_epoch_at_or_over_the_target():
     assert r.time_to(0.95) == math.inf
 
 
-def test_compare_runs_both_loops_on_the_same_model():
+def test_compare_runs_the_three_loops_on_the_same_model():
     data = image_data(n=64)
     config = TrainConfig(epochs=2, batch_size=16, precision="float32", device="cpu", verbose=0)
 
@@ -56,8 +63,43 @@ def test_compare_runs_both_loops_on_the_same_model():
         torch.manual_seed(0)
         return build_model("conv3x3x4-pool2-fc3", data.in_shape)
 
-    peer, ours = compare(make, data, data, config)
-    for r in (peer, ours):
-        assert len(r.test_acc) == 2 and r.images_per_s > 0 and r.flops_per_s
-    text = format_comparison(peer, ours, 0.5)
-    assert "images/s" in text and "tutorial loop" in text
+    result = compare(make, data, data, config, target=1.01, tutorial_epochs=2)
+    assert result.tutorial is not None
+    assert result.tutorial.epochs == 2 and len(result.tutorial.test_acc) == 2  # never reached 101%
+    for r in (result.same_recipe, result.convlens):
+        assert len(r.test_acc) == 2 and r.epochs == 2
+    for r in (result.tutorial, result.same_recipe, result.convlens):
+        assert r.images_per_s > 0 and r.flops_per_s
+    text = format_comparison(result, 1.01)
+    assert "images/s" in text and "tutorial, same recipe" in text
+    assert "not in 2 epochs" in text
+    assert compare(make, data, data, config, tutorial_epochs=0).tutorial is None
+
+
+def test_the_tutorial_loop_stops_at_its_target_and_uses_the_tutorial_settings():
+    data = image_data(n=64)
+    config = TrainConfig(epochs=5, **TUTORIAL_SETTINGS, device="cpu", verbose=0)
+    # "Training a Classifier": SGD(lr=0.001, momentum=0.9); the Fashion-MNIST tutorials: batch 64
+    assert (config.optimizer, config.lr, config.momentum, config.batch_size) == (
+        "sgd",
+        1e-3,
+        0.9,
+        64,
+    )
+    torch.manual_seed(0)
+    model = build_model("conv3x3x4-pool2-fc3", data.in_shape)
+    r = tutorial_fit(model, data, data, config, until=0.0)  # any accuracy reaches 0
+    assert len(r.test_acc) == 1 and r.epochs == 1 and r.time_to(0.0) == r.seconds_at_epoch[0]
+
+
+def test_format_comparison_gives_each_ratio_as_the_peer_over_convlens():
+    from convlens.train.bench import Comparison
+
+    peer = SpeedResult("p", 1000.0, 30.0, [0.8, 0.92], [10.0, 20.0], 1e9, epochs=2)
+    ours = SpeedResult("c", 4000.0, 7.5, [0.85, 0.93], [3.75, 7.5], 4e9, epochs=2)
+    slow = SpeedResult("t", 500.0, 40.0, [0.85, 0.9], [20.0, 40.0], 5e8, epochs=2)
+    lines = format_comparison(Comparison(slow, peer, ours), 0.9).splitlines()
+    rows = {line.split("  ")[0]: line.split() for line in lines}
+    assert rows["images/s"][-2:] == ["8.00x", "4.00x"]  # 4000/500, 4000/1000
+    assert rows["train s"][-2:] == ["5.33x", "4.00x"]  # 40/7.5, 30/7.5
+    assert rows["to 90% test"][-2:] == ["5.33x", "2.67x"]  # 40 s / 7.5 s, 20 s / 7.5 s

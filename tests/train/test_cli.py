@@ -135,3 +135,31 @@ def test_a_recipe_supplies_the_model_and_flags_override_it(tmp_path):
     assert saved["model"] == recipe.model and saved["recipe"] == "fast"
     assert saved["epochs"] == 1.0  # the flag, not the recipe's
     assert saved["lr"] == recipe.settings["lr"]  # the recipe, not TrainConfig's default
+
+
+def test_bench_prints_the_three_loops_side_by_side_on_digits(capsys):
+    argv = [
+        "bench",
+        "--data",
+        "digits",
+        "--limit",
+        "256",
+        "--epochs",
+        "1",
+        "--tutorial-epochs",
+        "1",
+    ]
+    assert cli(argv) == 0
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if line.lstrip().startswith("tutorial"))
+    assert header.split("  ")[-1].strip() == "vs tutorial, same recipe"
+    assert "images/s" in out and "to 90% test" in out
+
+
+@pytest.mark.parametrize(
+    "argv", [["--tutorial-epochs", "-1"], ["--epochs", "0"], ["--limit", "-5"]]
+)
+def test_bad_bench_flags_exit_2_with_one_sentence(capsys, argv):
+    assert cli(["bench", "--data", "digits", *argv]) == 2
+    err = capsys.readouterr().err
+    assert "zero or positive" in err and len(err.strip().splitlines()) == 1

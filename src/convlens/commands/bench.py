@@ -27,6 +27,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--target", type=float, default=0.9, help="test accuracy to time (default: 0.9)"
     )
     parser.add_argument(
+        "--tutorial-epochs",
+        type=float,
+        default=3,
+        help="most epochs for the tutorial loop with the tutorials' own settings, which stops at "
+        "the target (default: 3; 0 = leave it out)",
+    )
+    parser.add_argument(
         "--budget-seeds",
         type=int,
         default=0,
@@ -50,8 +57,10 @@ def run(args: argparse.Namespace) -> int:
     from convlens.train.config import from_dict
     from convlens.train.recipes import get_recipe, make_model
 
-    if args.epochs <= 0 or args.limit < 0:
-        raise ConfigError("--epochs must be positive and --limit zero or positive.")
+    if args.epochs <= 0 or args.limit < 0 or args.tutorial_epochs < 0:
+        raise ConfigError(
+            "--epochs must be positive, --limit and --tutorial-epochs zero or positive."
+        )
     if args.threads:
         torch.set_num_threads(args.threads)
     recipe = get_recipe(args.data, args.recipe)
@@ -69,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"{args.data}: {len(train):,} training examples, {args.epochs:g} epochs, model {recipe.model}"
     )
-    peer, ours = compare(new_model, train, test, config)
-    print(format_comparison(peer, ours, args.target))
+    result = compare(new_model, train, test, config, args.target, args.tutorial_epochs)
+    print(format_comparison(result, args.target))
     if args.budget_seeds:
         runs = [budget_run(args.data, seed, args.recipe) for seed in range(args.budget_seeds)]
         for r in runs:
