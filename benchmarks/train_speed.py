@@ -35,7 +35,7 @@ from convlens.train.recipes import get_recipe, make_model
 BUDGETS = {"fashion-mnist": (0.925, 60.0), "mnist1d": (0.95, 15.0)}  # (test accuracy, seconds)
 
 
-def side_by_side(epochs: float, limit: int, tutorial_epochs: float) -> None:
+def side_by_side(epochs: float, limit: int, tutorial_epochs: float, rounds: int) -> None:
     recipe = get_recipe("fashion-mnist", "fast")
     train, test = load_dataset("fashion-mnist", "train"), load_dataset("fashion-mnist", "test")
     if limit:
@@ -48,7 +48,8 @@ def side_by_side(epochs: float, limit: int, tutorial_epochs: float) -> None:
         return make_model(recipe.model, train.in_shape, train.num_classes, seed=0)
 
     print(f"## Fashion-MNIST, {len(train):,} examples, {epochs:g} epochs, {recipe.model}")
-    print(format_comparison(compare(new_model, train, test, config, 0.9, tutorial_epochs), 0.9))
+    result = compare(new_model, train, test, config, 0.9, tutorial_epochs, rounds)
+    print(format_comparison(result, 0.9))
 
 
 def budgets(seeds: int) -> None:
@@ -85,16 +86,22 @@ def main() -> int:
         default=TUTORIAL_EPOCHS,
         help=f"most epochs for the tutorial-settings loop (default: {TUTORIAL_EPOCHS}; 0 = skip it)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=7,
+        help="rounds of alternating throughput bursts (default: 7; 0 = none)",
+    )
     args = parser.parse_args()
     print(
         f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  {platform.processor() or platform.machine()}"
         f"  torch {torch.__version__}  {torch.get_num_threads()} threads  python {sys.version.split()[0]}"
     )
     if args.quick:
-        side_by_side(1, 10000, min(args.tutorial_epochs, 2))
+        side_by_side(1, 10000, min(args.tutorial_epochs, 2), min(args.rounds, 3))
         return 0
     recipe_epochs = get_recipe("fashion-mnist", "fast").settings["epochs"]
-    side_by_side(args.epochs or recipe_epochs, 0, args.tutorial_epochs)
+    side_by_side(args.epochs or recipe_epochs, 0, args.tutorial_epochs, args.rounds)
     budgets(args.seeds)
     return 0
 

@@ -63,7 +63,7 @@ def test_compare_runs_the_three_loops_on_the_same_model():
         torch.manual_seed(0)
         return build_model("conv3x3x4-pool2-fc3", data.in_shape)
 
-    result = compare(make, data, data, config, target=1.01, tutorial_epochs=2)
+    result = compare(make, data, data, config, target=1.01, tutorial_epochs=2, rounds=2)
     assert result.tutorial is not None
     assert result.tutorial.epochs == 2 and len(result.tutorial.test_acc) == 2  # never reached 101%
     for r in (result.same_recipe, result.convlens):
@@ -73,6 +73,10 @@ def test_compare_runs_the_three_loops_on_the_same_model():
     text = format_comparison(result, 1.01)
     assert "images/s" in text and "tutorial, same recipe" in text
     assert "not in 2 epochs" in text
+    assert result.interleaved is not None
+    peer_rates, our_rates = result.interleaved
+    assert len(peer_rates) == len(our_rates) == 2  # the warm-up round is dropped
+    assert min(peer_rates + our_rates) > 0 and "2 alternating bursts" in text
     assert compare(make, data, data, config, tutorial_epochs=0).tutorial is None
 
 

@@ -157,7 +157,7 @@ def test_bench_prints_the_three_loops_side_by_side_on_digits(capsys):
 
 
 @pytest.mark.parametrize(
-    "argv", [["--tutorial-epochs", "-1"], ["--epochs", "0"], ["--limit", "-5"]]
+    "argv", [["--tutorial-epochs", "-1"], ["--epochs", "0"], ["--limit", "-5"], ["--rounds", "-2"]]
 )
 def test_bad_bench_flags_exit_2_with_one_sentence(capsys, argv):
     assert cli(["bench", "--data", "digits", *argv]) == 2

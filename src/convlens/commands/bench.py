@@ -34,6 +34,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "the target (default: 3; 0 = leave it out)",
     )
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds of short alternating runs that measure both loops' images/s under the same "
+        "machine conditions (default: 3; 0 = none)",
+    )
+    parser.add_argument(
         "--budget-seeds",
         type=int,
         default=0,
@@ -57,9 +64,9 @@ def run(args: argparse.Namespace) -> int:
     from convlens.train.config import from_dict
     from convlens.train.recipes import get_recipe, make_model
 
-    if args.epochs <= 0 or args.limit < 0 or args.tutorial_epochs < 0:
+    if args.epochs <= 0 or min(args.limit, args.tutorial_epochs, args.rounds) < 0:
         raise ConfigError(
-            "--epochs must be positive, --limit and --tutorial-epochs zero or positive."
+            "--epochs must be positive, --limit, --tutorial-epochs and --rounds zero or positive."
         )
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -78,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"{args.data}: {len(train):,} training examples, {args.epochs:g} epochs, model {recipe.model}"
     )
-    result = compare(new_model, train, test, config, args.target, args.tutorial_epochs)
+    result = compare(new_model, train, test, config, args.target, args.tutorial_epochs, args.rounds)
     print(format_comparison(result, args.target))
     if args.budget_seeds:
         runs = [budget_run(args.data, seed, args.recipe) for seed in range(args.budget_seeds)]

@@ -22,6 +22,7 @@ Library functions return data; benchmarks/train_speed.py and ``convlens bench`` 
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -117,7 +118,8 @@ def tutorial_fit(
 ) -> SpeedResult:
     """The peer loop: DataLoader over a per-sample Dataset, float32, ``config``'s optimiser settings.
 
-    With ``until``, training stops after the first epoch whose test accuracy reaches it.
+    With ``until``, training stops after the first epoch whose test accuracy reaches it; with
+    ``test=None`` nothing is evaluated.
     """
     loader = torch.utils.data.DataLoader(
         PerSampleDataset(data, flip=config.flip, crop=config.crop),
@@ -149,10 +151,11 @@ def tutorial_fit(
             step += 1
         seconds += time.perf_counter() - start
         result.seconds_at_epoch.append(seconds)
-        result.test_acc.append(evaluate(model, test, plain, full=False)["acc"])
+        if test is not None:
+            result.test_acc.append(evaluate(model, test, plain, full=False)["acc"])
         if on_epoch:
             on_epoch(epoch)
-        if until is not None and result.test_acc[-1] >= until:
+        if until is not None and result.test_acc and result.test_acc[-1] >= until:
             break
     result.epochs = step / steps_per_epoch
     result.train_seconds = seconds
@@ -181,12 +184,38 @@ def _cumulative(values: Any) -> Any:
         yield total
 
 
+def interleaved_rates(
+    make_model: Callable[[], nn.Module],
+    data: Any,
+    config: TrainConfig,
+    rounds: int = 7,
+    steps: int = 30,
+) -> tuple[list[float], list[float]]:
+    """Images/s of the same-recipe tutorial loop and of convlens, measured in alternating bursts.
+
+    Each round trains each loop for ``steps`` batches, one right after the other, so a machine that
+    speeds up or slows down over minutes (a shared or thermally limited host) affects both alike.
+    The first round warms caches and kernels and is dropped. Returns (tutorial, convlens) rates.
+    """
+    n = min(len(data), steps * config.batch_size)
+    part = replace(data, x=data.x[:n], y=data.y[:n])
+    short = replace(config, epochs=1, verbose=0, eval_every=1, save_every=0, patience=0)
+    peer_model, our_model = make_model(), make_model()
+    peer_rates, our_rates = [], []
+    for _ in range(rounds + 1):
+        peer_rates.append(tutorial_fit(peer_model, part, None, short).images_per_s)
+        our_rates.append(fit(our_model, part, short).records[-1]["images_per_s"])
+    return peer_rates[1:], our_rates[1:]
+
+
 @dataclass
 class Comparison:
     tutorial: SpeedResult | None  # the tutorial loop with the tutorials' settings, until the target
     same_recipe: SpeedResult  # the tutorial loop with the convlens recipe's settings and epochs
     convlens: SpeedResult
     tutorial_batch: int = TUTORIAL_SETTINGS["batch_size"]
+    # images/s of the same-recipe tutorial loop and of convlens in alternating short bursts
+    interleaved: tuple[list[float], list[float]] | None = None
 
 
 def compare(
@@ -196,11 +225,12 @@ def compare(
     config: TrainConfig,
     target: float = 0.9,
     tutorial_epochs: float = TUTORIAL_EPOCHS,
+    rounds: int = 0,
 ) -> Comparison:
     """The three loops on identically initialised models; FLOP/s from the summary's MACs.
 
     The tutorial-settings run trains for at most ``tutorial_epochs`` and stops once it reaches
-    ``target``; ``tutorial_epochs=0`` leaves it out.
+    ``target``; ``tutorial_epochs=0`` leaves it out. ``rounds`` > 0 adds ``interleaved_rates``.
     """
     model = make_model()
     flops = training_flops(model, tuple(data.in_shape))
@@ -214,7 +244,8 @@ def compare(
     for r in (tutorial, same, ours):
         if r is not None:
             r.flops_per_s = r.images_per_s * flops if flops else None
-    return Comparison(tutorial, same, ours)
+    interleaved = interleaved_rates(make_model, data, config, rounds) if rounds else None
+    return Comparison(tutorial, same, ours, interleaved=interleaved)
 
 
 @dataclass(frozen=True)
@@ -281,6 +312,14 @@ def format_comparison(c: Comparison, target: float) -> str:
          *(_ratio(p.time_to(target), ours.time_to(target)) for p in peers)],
         ["last test acc", *(f"{100 * r.test_acc[-1]:.2f}%" for r in runs), *("" for _ in peers)],
     ]  # fmt: skip
+    if c.interleaved:
+        peer_rate, our_rate = (statistics.median(v) for v in c.interleaved)
+        cells = ["", f"{peer_rate:,.0f}", f"{our_rate:,.0f}"][-len(runs) :]
+        ratio = f"{our_rate / peer_rate:.2f}x"
+        rounds = len(c.interleaved[0])
+        rows.append(
+            [f"images/s, {rounds} alternating bursts", *cells, *(["", ratio][-len(peers) :])]
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     table = [("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()) for r in rows]
     notes = []
@@ -294,6 +333,11 @@ def format_comparison(c: Comparison, target: float) -> str:
         "augmentation and epochs"
     )
     notes.append(f"convlens: {ours.hardware or 'its default hardware choice'}")
+    if c.interleaved:
+        notes.append(
+            "alternating bursts: the median of short same-recipe runs of the two loops taken in "
+            "turn, so that drift in the machine's speed affects both alike"
+        )
     return "\n".join(table + notes)
 
 
