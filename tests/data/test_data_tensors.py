@@ -55,6 +55,15 @@ def test_float_x_scales_and_normalises():
     assert data.to("cpu").x is not None
 
 
+def test_float_x_of_float_features_leaves_the_data_set_unchanged():
+    x = torch.tensor([[1.0, 3.0], [5.0, 7.0]])  # (2, 2) features, one mean/std per column
+    data = TensorData("t", "train", x, torch.tensor([0, 1]), ("a", "b"), (2.0, 4.0), (2.0, 0.5))
+    # (1 - 2)/2, (3 - 4)/0.5, (5 - 2)/2, (7 - 4)/0.5
+    assert data.float_x().flatten().tolist() == pytest.approx([-0.5, -2.0, 1.5, 6.0])
+    assert data.float_x(normalize=False) is not x
+    assert x.tolist() == [[1.0, 3.0], [5.0, 7.0]]  # converted copies, never the data set itself
+
+
 def test_normalised_train_split_has_zero_mean_unit_std(tmp_path):
     tiny_mnist(tmp_path, n_train=20)
     x = load_dataset("mnist", root=tmp_path, download=False, verify=False).float_x()

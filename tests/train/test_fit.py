@@ -119,3 +119,17 @@ def test_resume_needs_a_run_directory(seq):
     model = build_model("conv1d5x8-pool2-fc2", seq.in_shape)
     with pytest.raises(ConfigError, match="run directory"):
         fit(model, seq, TrainConfig(**FLOAT32), resume=True)
+
+
+def test_training_flops_are_six_times_the_forward_macs_and_change_nothing():
+    from convlens.train.loop import training_flops
+
+    torch.manual_seed(0)
+    model = build_model("conv3x3x4-bn-pool2-fc3", (1, 8, 8)).train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    rng = torch.get_rng_state()
+    # conv: 6 x 6 outputs x 4 channels x 9 taps = 1,296 MACs; fc: 3 x 3 x 4 = 36 inputs x 3 = 108
+    assert training_flops(model, (1, 8, 8)) == 6 * (1296 + 108)
+    assert model.training and torch.equal(torch.get_rng_state(), rng)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert training_flops(model, (1, 5, 5)) is None  # a 5x5 input does not reach the fc layer

@@ -38,13 +38,17 @@ class TensorData:
     def float_x(self, normalize: bool = True, device: Any = None) -> torch.Tensor:
         """x as float32 (uint8 divided by 255), then (x - mean) / std per channel if normalize."""
         x = self.x.to(device) if device is not None else self.x
-        x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+        pixels = 255.0 if x.dtype == torch.uint8 else 1.0
+        x = x.to(torch.float32, copy=True)  # a new tensor, so the in-place steps below are safe
         if not normalize:
-            return x
+            return x.div_(pixels) if pixels != 1.0 else x
+        # (x / pixels - mean) / std as one multiply and one add, in place: a data set of 47 million
+        # pixels is converted without the three temporaries of the plain formula
         view = (1, -1) + (1,) * (x.dim() - 2)  # broadcast over axis 1: (1, C, 1, 1) / (1, F)
-        mean = torch.tensor(self.mean, dtype=torch.float32, device=x.device).view(view)
-        std = torch.tensor(self.std, dtype=torch.float32, device=x.device).view(view)
-        return (x - mean) / std
+        scale = [1.0 / (pixels * s) for s in self.std]
+        shift = [-m / s for m, s in zip(self.mean, self.std)]
+        x.mul_(torch.tensor(scale, dtype=torch.float32, device=x.device).view(view))
+        return x.add_(torch.tensor(shift, dtype=torch.float32, device=x.device).view(view))
 
     def to(self, device: Any) -> TensorData:
         return replace(self, x=self.x.to(device), y=self.y.to(device))

@@ -87,12 +87,18 @@ def _write_metrics(run_dir: Path, records: list[dict[str, Any]]) -> None:
 
 
 def training_flops(model: nn.Module, in_shape: tuple[int, ...]) -> float | None:
-    """FLOPs to train on one example: 3 x forward MACs (forward, input grads, weight grads) x 2."""
-    try:
-        from convlens.analysis.summary import summarize
+    """FLOPs to train on one example: 3 x forward MACs (forward, input grads, weight grads) x 2.
 
-        return 6.0 * float(summarize(getattr(model, "_orig_mod", model), in_shape).total_macs)
-    except Exception:  # any module the summary cannot trace: the rate is simply not reported
+    The MACs come from the summary's trace, run here as one real forward pass of a single zero
+    example in eval mode (no state changes): on an existing model that costs milliseconds, where
+    the meta-device trace would first import torch's meta kernels (about half a second).
+    """
+    try:
+        from convlens.analysis.trace import trace_rows
+
+        rows, error = trace_rows(getattr(model, "_orig_mod", model), in_shape, meta=False)
+        return None if error is not None else 6.0 * float(sum(r.macs for r in rows))
+    except Exception:  # any module the trace cannot follow: the rate is simply not reported
         return None
 
 
