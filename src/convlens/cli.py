@@ -39,7 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "the NumPy-only engine: lecture examples, gradient checks, training a spec",
     ),
     "neurons": ("neurons", "McCulloch-Pitts neurons, perceptrons and sigmoid neurons in NumPy"),
-    "bench": ("bench", "measure training throughput against a plain PyTorch loop"),
+    "bench": ("bench", "measure training speed against the loop of the PyTorch tutorials"),
     "export": ("export", "export a checkpoint to ONNX and check it with onnxruntime"),
 }
 

@@ -1,6 +1,8 @@
 """`convlens bench`: convlens's training loop against the PyTorch-tutorial loop, side by side.
 
-The small form (the default) trains one recipe model for ``--epochs`` on a subset; the full
+The recipe's model is trained three ways: the tutorial loop with the tutorials' own settings until
+it reaches ``--target`` (at most ``--tutorial-epochs``), the tutorial loop with the recipe's
+settings, and convlens. The small form (the default) uses a subset for ``--epochs``; the full
 measurement with time budgets is benchmarks/train_speed.py, which runs the same functions.
 """
 
@@ -12,10 +14,15 @@ import argparse
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default="fashion-mnist", help="data set (default: fashion-mnist)")
     parser.add_argument(
-        "--recipe", default="fast", help="recipe whose model and settings both loops use"
+        "--recipe",
+        default="fast",
+        help="recipe whose model all loops train (and whose settings two use)",
     )
     parser.add_argument(
-        "--epochs", type=float, default=1, help="epochs for both loops (default: 1)"
+        "--epochs",
+        type=float,
+        default=1,
+        help="epochs for convlens and the same-recipe loop (default: 1)",
     )
     parser.add_argument(
         "--limit",
