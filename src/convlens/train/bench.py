@@ -213,7 +213,6 @@ class Comparison:
     tutorial: SpeedResult | None  # the tutorial loop with the tutorials' settings, until the target
     same_recipe: SpeedResult  # the tutorial loop with the convlens recipe's settings and epochs
     convlens: SpeedResult
-    tutorial_batch: int = TUTORIAL_SETTINGS["batch_size"]
     # images/s of the same-recipe tutorial loop and of convlens in alternating short bursts
     interleaved: tuple[list[float], list[float]] | None = None
 
@@ -324,9 +323,10 @@ def format_comparison(c: Comparison, target: float) -> str:
     table = [("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()) for r in rows]
     notes = []
     if c.tutorial is not None:
+        t = TUTORIAL_SETTINGS
         notes.append(
-            "tutorial: per-sample Dataset + DataLoader, float32, the tutorials' SGD lr 0.001 "
-            f"momentum 0.9, batches of {c.tutorial_batch}, stopped at the target"
+            f"tutorial: per-sample Dataset + DataLoader, float32, the tutorials' SGD lr {t['lr']:g} "
+            f"momentum {t['momentum']:g}, batches of {t['batch_size']}, stopped at the target"
         )
     notes.append(
         "tutorial, same recipe: the same loop with convlens's optimiser, schedule, batch size, "
