@@ -12,6 +12,7 @@ from convlens.experiments.output import load_result_dict
 def test_every_listed_experiment_is_known():
     assert set(list_experiments()) == {
         "fc-vs-cnn", "shuffled", "equivariance", "parameter-sharing", "receptive-field",
+        "learned-invariance", "traditional", "universal-approximator", "gradient-descent",
     }  # fmt: skip
 
 
@@ -55,3 +56,14 @@ def test_unknown_python_option_is_a_config_error():
 
     with pytest.raises(ConfigError, match="no option 'sedes'"):
         run_experiment("equivariance", sedes=2)
+
+
+def test_the_reproduce_line_is_built_by_the_cli_from_the_flags_given(tmp_path):
+    assert run_experiment("parameter-sharing", counts_only=True).command == ""  # library: data
+    out = tmp_path / "share"
+    assert main(["experiment", "parameter-sharing", "--counts-only", "--out", str(out)]) == 0
+    data = json.loads((out / "results.json").read_text())
+    assert data["command"] == "convlens experiment parameter-sharing --counts-only"
+    assert (
+        "convlens experiment parameter-sharing --counts-only" in (out / "report.html").read_text()
+    )

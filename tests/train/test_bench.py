@@ -6,13 +6,13 @@ import torch
 from train_toydata import image_data
 
 from convlens.build import build_model
+from convlens.commands.bench import format_comparison
 from convlens.train import TrainConfig
 from convlens.train.bench import (
     TUTORIAL_SETTINGS,
     PerSampleDataset,
     SpeedResult,
     compare,
-    format_comparison,
     tutorial_fit,
 )
 

@@ -40,8 +40,16 @@ def test_filter_grid_per_channel_layout():
 
 def test_plot_filters_and_unknown_layer():
     model = build_model("conv5x5x12-pool2-conv3x3x6-fc10", (3, 32, 32))
-    assert plot_filters(model) is not None
-    assert plot_filters(model, "conv2") is not None
+    # conv1: 12 colour filters of 5x5 in ceil(sqrt(12)) = 4 columns, 1-pixel gaps: 3 x 6 + 1 rows
+    # and 4 x 6 + 1 columns; conv2: a row per filter (6), a column per input channel (12), 3x3
+    for layer, title, shape in (
+        (None, "conv1: 12 filters of 3×5×5", (19, 25, 3)),
+        ("conv2", "conv2: 6 filters of 12×3×3\nrows: filters, columns: input channels", (25, 49)),
+    ):
+        fig = plot_filters(model, layer)
+        (ax,) = fig.axes
+        assert ax.get_title() == title
+        assert ax.images[0].get_array().shape == shape
     with pytest.raises(ConfigError, match="convolution layers are: conv1, conv2"):
         plot_filters(model, "layer1.0.conv2")
     with pytest.raises(ConfigError, match="not a convolution"):
@@ -55,7 +63,13 @@ def test_feature_maps_match_the_forward_pass():
     with torch.no_grad():
         torch.testing.assert_close(maps["relu1"], model[:2](x))
         torch.testing.assert_close(maps["conv2"], model[:4](x))
-    assert plot_feature_maps(maps, image=x[0, 0].numpy()) is not None
+    fig = plot_feature_maps(maps, image=x[0, 0].numpy())
+    assert [ax.get_title() for ax in fig.axes] == [
+        "input", "relu1: (4, 12, 12), first 4 channels", "conv2: (6, 6, 6), first 6 channels",
+    ]  # fmt: skip
+    # the input as it is; 4 maps of 12x12 in a row with 1-pixel gaps; 6 maps of 6x6 in a row
+    shapes = [ax.images[0].get_array().shape for ax in fig.axes]
+    assert shapes == [(12, 12), (14, 4 * 13 + 1), (8, 6 * 7 + 1)]
 
 
 def test_top_activating_by_hand():
@@ -78,7 +92,11 @@ def test_top_activating_by_hand():
     assert top.indices[0] == 7 and top.positions[0] == (4, 2)
     assert top.boxes[0] == (slice(4, 7), slice(2, 5))
     assert top.crops[0].shape == (3, 3)
-    assert plot_top_activating(top) is not None
+    fig = plot_top_activating(top)
+    assert len(fig.axes) == 3 and fig.get_suptitle() == "0 channel 0: top 3 crops"
+    order = np.argsort(-sums)[:3]
+    assert [ax.get_title() for ax in fig.axes] == [f"#{i}: {sums[i]:.2f}" for i in order]
+    assert [ax.images[0].get_array().shape for ax in fig.axes] == [(3, 3)] * 3
     with pytest.raises(ConfigError, match="no channel 3"):
         top_activating(model, "0", 3, x)
 
@@ -93,7 +111,10 @@ def test_top_activating_on_signals():
     assert top.indices[0] == 2 and top.scores[0] == 3.0 and top.positions[0] == (6,)
     assert top.boxes[0] == (slice(6, 9),)
     np.testing.assert_array_equal(top.crops[0], [1.0, 1.0, 1.0])
-    assert plot_top_activating(top) is not None
+    fig = plot_top_activating(top)
+    assert len(fig.axes) == 2 and fig.get_suptitle() == "0 channel 1: top 2 crops"
+    assert fig.axes[0].get_title() == "#2: 3.00"
+    np.testing.assert_array_equal(fig.axes[0].lines[0].get_ydata(), [1.0, 1.0, 1.0])
 
 
 def test_feature_maps_of_signals():

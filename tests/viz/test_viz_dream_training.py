@@ -16,7 +16,6 @@ from convlens.viz.dream import (
     total_variation,
 )
 from convlens.viz.training import (
-    Mistake,
     confusion_matrix,
     most_confident_wrong,
     plot_confusion,
@@ -85,10 +84,16 @@ def test_confusion_and_mistakes_by_hand():
         [[0.9, 0.1, 0.0], [0.3, 0.6, 0.1], [0.1, 0.8, 0.1], [0.2, 0.7, 0.1], [0.95, 0.0, 0.05]]
     )
     wrong = most_confident_wrong(probs, y, k=5)
-    assert wrong == [Mistake(4, 2, 0, 0.949999988079071), Mistake(1, 0, 1, 0.6000000238418579)]
+    assert [(m.index, m.true, m.predicted) for m in wrong] == [(4, 2, 0), (1, 0, 1)]
+    assert [m.confidence for m in wrong] == pytest.approx([0.95, 0.6])  # float32 probabilities
     fig = plot_mistakes([np.zeros((4, 4))] * 2, wrong, ("a", "b", "c"))
     assert len(fig.axes) == 2
-    assert plot_confusion(confusion_matrix(y, pred, 3), ("a", "b", "c")) is not None
+    counts = confusion_matrix(y, pred, 3)
+    (ax,) = plot_confusion(counts, ("a", "b", "c")).axes
+    assert ax.get_title() == "accuracy 60.00% on 5 examples"  # 3 of 5 on the diagonal
+    np.testing.assert_array_equal(ax.images[0].get_array(), counts)
+    assert [t.get_text() for t in ax.texts] == ["1", "1", "0", "0", "2", "0", "1", "0", "0"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
 
 
 def test_history_plots_from_a_metrics_file(tmp_path):

@@ -9,6 +9,12 @@ measurement with time budgets is benchmarks/train_speed.py, which runs the same 
 from __future__ import annotations
 
 import argparse
+import math
+import statistics
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from convlens.train.bench import Comparison, SpeedResult
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,13 +67,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import dataclasses
-    import statistics
 
     import torch
 
     from convlens.data import load_dataset
     from convlens.errors import ConfigError
-    from convlens.train.bench import budget_run, compare, format_comparison
+    from convlens.train.bench import budget_run, compare
     from convlens.train.config import from_dict
     from convlens.train.recipes import get_recipe, make_model
 
@@ -104,3 +109,83 @@ def run(args: argparse.Namespace) -> int:
         acc = statistics.median(r.test_acc for r in runs)
         print(f"median of {len(runs)} seeds: {100 * acc:.2f}% test accuracy, {wall:.1f} s wall")
     return 0
+
+
+def format_comparison(c: Comparison, target: float) -> str:
+    """The side-by-side table: throughput, FLOP/s and time to ``target`` test accuracy, as ratios.
+
+    Each ratio is the peer's figure over convlens's (how many times faster convlens is).
+    """
+    peers = [r for r in (c.tutorial, c.same_recipe) if r is not None]
+    runs = [*peers, c.convlens]
+    ours = c.convlens
+
+    def gflops(r: SpeedResult) -> str:
+        return f"{r.flops_per_s / 1e9:.1f}" if r.flops_per_s else "-"
+
+    def reach(r: SpeedResult) -> str:
+        t = r.time_to(target)
+        if math.isfinite(t):
+            return f"{t:.1f} s"
+        return f"not in {r.epochs:.3g} epoch" + ("" if r.epochs == 1 else "s")
+
+    def rate(p: SpeedResult) -> str:
+        return f"{ours.images_per_s / p.images_per_s:.2f}x"
+
+    def train_ratio(p: SpeedResult) -> str:
+        return f"{p.train_seconds / ours.train_seconds:.2f}x" if p.epochs == ours.epochs else ""
+
+    header = ["", *(r.name for r in runs), *(f"vs {p.name}" for p in peers)]
+    rows = [
+        header,
+        ["images/s", *(f"{r.images_per_s:,.0f}" for r in runs), *(rate(p) for p in peers)],
+        ["GFLOP/s", *(gflops(r) for r in runs), *(rate(p) if p.flops_per_s else "" for p in peers)],
+        ["epochs", *(f"{r.epochs:.3g}" for r in runs), *("" for _ in peers)],
+        ["train s", *(f"{r.train_seconds:.1f}" for r in runs), *(train_ratio(p) for p in peers)],
+        [f"to {100 * target:g}% test", *(reach(r) for r in runs),
+         *(_ratio(p.time_to(target), ours.time_to(target)) for p in peers)],
+        ["last test acc", *(f"{100 * r.test_acc[-1]:.2f}%" for r in runs), *("" for _ in peers)],
+    ]  # fmt: skip
+    if c.interleaved:
+        peer_rate, our_rate = (statistics.median(v) for v in c.interleaved)
+        cells = ["", f"{peer_rate:,.0f}", f"{our_rate:,.0f}"][-len(runs) :]
+        ratio = f"{our_rate / peer_rate:.2f}x"
+        rounds = len(c.interleaved[0])
+        rows.append(
+            [f"images/s, {rounds} alternating bursts", *cells, *(["", ratio][-len(peers) :])]
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    table = [("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()) for r in rows]
+    return "\n".join(table + _notes(c))
+
+
+def _notes(c: Comparison) -> list[str]:
+    """What each column's loop is, under the table."""
+    from convlens.train.bench import TUTORIAL_SETTINGS
+
+    notes = []
+    if c.tutorial is not None:
+        t = TUTORIAL_SETTINGS
+        notes.append(
+            f"tutorial: per-sample Dataset + DataLoader, float32, the tutorials' SGD lr {t['lr']:g} "
+            f"momentum {t['momentum']:g}, batches of {t['batch_size']}, stopped at the target"
+        )
+    notes.append(
+        "tutorial, same recipe: the same loop with convlens's optimiser, schedule, batch size, "
+        "augmentation and epochs"
+    )
+    notes.append(f"convlens: {c.convlens.hardware or 'its default hardware choice'}")
+    if c.interleaved:
+        notes.append(
+            "alternating bursts: the median of short same-recipe runs of the two loops taken in "
+            "turn, so that drift in the machine's speed affects both alike"
+        )
+    return notes
+
+
+def _ratio(slow: float, fast: float) -> str:
+    if math.isinf(slow) and math.isfinite(fast):
+        return "peer never"
+    if not math.isfinite(fast):
+        return "-"
+    return f"{slow / fast:.2f}x"

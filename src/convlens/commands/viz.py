@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from convlens.commands._data_args import add_data_arguments, check_options, data_options
+
 KINDS: dict[str, str] = {
     "kernels": "hand-made kernels, convolution vs cross-correlation, stride/padding/dilation",
     "filters": "the weights of a conv layer (--layer, default the first)",
@@ -22,6 +24,8 @@ KINDS: dict[str, str] = {
     "dream": "Deep Dream of one input at a layer (--layer, default last conv)",
     "curves": "loss and accuracy curves of a run directory",
     "confusion": "confusion matrix and the most confidently wrong test examples",
+    "pixels": "an image file printed as matrices of 0-255 values, grey or --rgb; --size N "
+    "(longer side) or HxW, default 12",
 }
 
 
@@ -32,7 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "kind", choices=list(KINDS), metavar="KIND", help="what to draw (see below)"
     )
     parser.add_argument(
-        "checkpoint", nargs="?", help="run directory or NAME.json (not for kernels)"
+        "checkpoint",
+        nargs="?",
+        help="run directory, NAME.json, zoo model or FILE.py:NAME (not for kernels; pixels: the image file)",
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--input", help="an image file (kernels: default a bundled sample picture)")
@@ -47,8 +53,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--layer", help="module path of a layer, e.g. conv2 or layer1.0.conv2")
     parser.add_argument(
-        "--class", dest="target", type=int, help="class index (default: the prediction)"
+        "--class",
+        dest="target",
+        help="class index or name, e.g. 251 or dalmatian (default: the prediction)",
     )
+    parser.add_argument(
+        "--weights", help="zoo or FILE.py:NAME models: a .pth / .safetensors state dict to load"
+    )
+    parser.add_argument("--kwargs", help="FILE.py:NAME models: JSON keyword arguments")
     parser.add_argument(
         "--channel", type=int, default=0, help="top: channel of --layer (default 0)"
     )
@@ -63,6 +75,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, help="class/dream: optimisation steps")
     parser.add_argument("--data-dir", help="where the data set files are (default: search)")
     parser.add_argument("--out", default="viz", help="folder for the PNG files (default: ./viz)")
+    parser.add_argument(
+        "--rgb", action="store_true", help="pixels: the R, G and B planes, not grey"
+    )
+    parser.add_argument("--scaled", action="store_true",
+                        help="pixels: also print the values divided by 255, as the network sees them")  # fmt: skip
+    add_data_arguments(
+        parser,
+        data=True,
+        data_help="data set name or path of the test examples (default: the checkpoint's)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
     from convlens.errors import ConfigError
 
     out = Path(args.out)
+    if args.kind == "pixels":
+        return _pixels(args)
     if args.kind == "kernels":
         written = _kernels(args, out)
     else:
@@ -78,12 +102,34 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(
                 f"`convlens viz {args.kind}` needs a checkpoint: a run directory or NAME.json"
             )
-        from convlens.viz.gallery import GalleryRequest, draw
+        from convlens.viz.gallery import draw
 
-        written = draw(GalleryRequest.from_args(args), out)
+        options = data_options(args)
+        if args.data:
+            check_options(args.data, options)
+        written = draw(_request(args, options), out)
     for path in written:
         print(path)
     return 0
+
+
+def _request(args: argparse.Namespace, options: dict):
+    """The flags as the gallery's GalleryRequest."""
+    from convlens.errors import ConfigError
+    from convlens.viz.gallery import GalleryRequest
+
+    unit = None
+    if args.unit:
+        try:
+            unit = tuple(int(v) for v in str(args.unit).split(","))
+        except ValueError:
+            raise ConfigError(f"--unit must be integers such as 3,4, not {args.unit!r}") from None
+    return GalleryRequest(
+        kind=args.kind, checkpoint=args.checkpoint, input=args.input, index=args.index,
+        layer=args.layer, target=args.target, channel=args.channel, unit=unit, steps=args.steps,
+        data_dir=args.data_dir, data=args.data, data_options=tuple(options.items()),
+        weights=args.weights, kwargs=args.kwargs,
+    )  # fmt: skip
 
 
 def _kernels(args: argparse.Namespace, out):
@@ -110,3 +156,26 @@ def _kernels(args: argparse.Namespace, out):
             out / "hyperparameters.png",
         ),
     ]
+
+
+def _pixels(args: argparse.Namespace) -> int:
+    from convlens.errors import ConfigError
+    from convlens.viz.pixels import parse_size, pixel_matrices
+
+    image = args.checkpoint or args.input
+    if not image:
+        raise ConfigError(
+            "`convlens viz pixels` needs an image file: convlens viz pixels IMAGE --size 12"
+        )
+    matrices = pixel_matrices(image, parse_size(args.size or "12"), colour=args.rgb)
+    h, w = matrices.size
+    print(f"{image}: {matrices.original_size[0]}x{matrices.original_size[1]} pixels, "
+          f"resized to {h}x{w} (height x width), values 0-255")  # fmt: skip
+    for k, (name, plane) in enumerate(zip(matrices.names, matrices.planes)):
+        label = "grey" if name == "grey" else f"{name}: I(:,:,{k + 1})"
+        print(f"\n{label}")
+        print("\n".join(" ".join(f"{v:3d}" for v in row) for row in plane))
+        if args.scaled:
+            print(f"\n{label} / 255 (normalised to [0, 1])")
+            print("\n".join(" ".join(f"{v / 255:.2f}" for v in row) for row in plane))
+    return 0

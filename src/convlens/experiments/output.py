@@ -12,15 +12,15 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from convlens.experiments.result import ExperimentResult
+from convlens.fileio import atomic_write_bytes, atomic_write_text
 
 
 def _cell(value: Any) -> str:
+    """A value as table text: counts in full with thousands separators, never "4e+04"."""
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -30,38 +30,38 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         if value == 0:
             return "0"
-        return f"{value:.3g}" if abs(value) < 1e-3 or abs(value) >= 1e6 else f"{value:,.4g}"
+        if value.is_integer():
+            return f"{int(value):,}"
+        if abs(value) >= 100:
+            return f"{value:,.1f}"
+        # below 100: four significant digits; only values under 0.001 use an exponent
+        return f"{value:.4g}" if abs(value) >= 1e-3 else f"{value:.3g}"
     return str(value)
 
 
-def table_text(result: ExperimentResult, width: int = 140) -> str:
-    """The table (rich), then findings and the published references, as plain text."""
-    import io
+def table_text(result: ExperimentResult, width: int | None = None) -> str:
+    """The table, then findings and the published references, as plain text.
 
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
+    ``width`` (characters; ``None``: as wide as the table needs, as in ``table.txt``) wraps the
+    text columns or stacks the rows; numbers are never cut.
+    """
+    from convlens.tables import Column, render_table, wrap_text
 
-    console = Console(file=io.StringIO(), width=width, color_system=None, record=True)
-    table = Table(title=result.title, box=box.SIMPLE_HEAD)
+    columns = []
     for i, col in enumerate(result.columns):
         numeric = all(isinstance(row[i], (int, float)) or row[i] is None for row in result.rows)
-        table.add_column(col, no_wrap=numeric, justify="right" if numeric else "left")
-    for row in result.rows:
-        table.add_row(*(_cell(v) for v in row))
-    console.print(table)
-    console.print(f"claim: {result.claim}", highlight=False, markup=False)
-    for line in result.findings:
-        console.print(f"- {line}", highlight=False, markup=False)
+        columns.append(Column(col, fixed=numeric, wrap=not numeric))
+    cells = [[_cell(v) for v in row] for row in result.rows]
+    table = render_table(columns, cells, width=width, title=result.title)
+    lines = [f"claim: {result.claim}"]
+    lines += [f"- {line}" for line in result.findings]
     if result.references:
-        console.print("published:", highlight=False, markup=False)
-        for ref in result.references:
-            console.print(
-                f"  {ref.what}: {ref.value} ({ref.source})", highlight=False, markup=False
-            )
+        lines.append("published:")
+        lines += [f"  {ref.what}: {ref.value} ({ref.source})" for ref in result.references]
     if result.command:
-        console.print(f"reproduce: {result.command}", highlight=False, markup=False)
-    return console.export_text()
+        lines.append(f"reproduce: {result.command}")
+    footer = [part for line in lines for part in wrap_text(line, width, "    ")]
+    return table + "\n\n" + "\n".join(footer) + "\n"
 
 
 def section_html(result: ExperimentResult, pngs: dict[str, bytes]) -> str:
@@ -84,19 +84,6 @@ def section_html(result: ExperimentResult, pngs: dict[str, bytes]) -> str:
     return html_section(result.title, parts, anchor=result.name)
 
 
-def write_atomic(path: Path, payload: bytes) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def figure_pngs(result: ExperimentResult, dpi: int = 100) -> dict[str, bytes]:
     from convlens.experiments.plots import plot_figure
     from convlens.viz.figures import png_bytes
@@ -111,14 +98,14 @@ def save_result(result: ExperimentResult, out_dir: str | Path) -> dict[str, Path
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     pngs = figure_pngs(result)
-    paths = {"json": write_atomic(out / "results.json", _json(result).encode())}
-    paths["table"] = write_atomic(out / "table.txt", table_text(result).encode())
+    paths = {"json": atomic_write_text(out / "results.json", _json(result))}
+    paths["table"] = atomic_write_text(out / "table.txt", table_text(result))
     for name, png in pngs.items():
-        paths[name] = write_atomic(out / f"{name}.png", png)
+        paths[name] = atomic_write_bytes(out / f"{name}.png", png)
     section = section_html(result, pngs)
-    paths["section"] = write_atomic(out / "section.html", section.encode())
+    paths["section"] = atomic_write_text(out / "section.html", section)
     page = render_page(result.title, [section], subtitle=f"convlens experiment {result.name}")
-    paths["report"] = write_atomic(out / "report.html", page.encode())
+    paths["report"] = atomic_write_text(out / "report.html", page)
     return paths
 
 

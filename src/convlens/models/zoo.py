@@ -19,14 +19,14 @@ of GoogLeNet gives 40 (6.6 M weights: 25.3 MiB; 13.0 M with the auxiliary classi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from convlens.fileio import atomic_write_text
 from convlens.models.registry import ModelInfo, create_model, list_models, model_info
 
 # layer kinds whose window defines a receptive field (not gap / linear, which see everything)
@@ -164,10 +164,5 @@ def _read_cache(path: Path) -> dict[str, dict]:
 
 def _write_cache(path: Path, data: dict[str, dict]) -> None:
     # a cache that cannot be written (read-only home) only costs the next run its speed
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as f:
-            json.dump(data, f)
-        os.replace(f.name, path)
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):
+        atomic_write_text(path, json.dumps(data))

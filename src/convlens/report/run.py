@@ -261,9 +261,9 @@ def build_report(run_dir: str | Path, *, data: Any = None, examples: int = 3) ->
     ]
     if data is None and ckpt.meta.get("data"):
         try:
-            from convlens.data import load_dataset
+            from convlens.data import load_recorded
 
-            data = load_dataset(ckpt.meta["data"], "test")
+            data = load_recorded(ckpt.meta, "test")  # read as in training (a folder's --size...)
         except ConvlensError as err:
             sections.append(html_section("Test data", [note(f"no test data: {err}")]))
     if data is not None:

@@ -4,19 +4,16 @@
 its keyword arguments, input shape, class names, normalisation, the training config, epoch,
 metrics and library versions. Nothing is pickled, so opening a checkpoint cannot run code.
 
-Every file is written to a temporary name in the same directory and moved into place with
-``os.replace``, which is atomic on POSIX and Windows: a run killed at any moment leaves either the
-old pair or the new one. The step number is written into both files, so a pair whose halves come
+Every file is written atomically (``convlens.fileio``): a run killed at any moment leaves either
+the old pair or the new one. The step number is written into both files, so a pair whose halves come
 from different moments (a kill between the two renames) is detected instead of loaded.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import platform
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,35 +24,13 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from convlens.errors import CheckpointError
+from convlens.fileio import atomic_write, atomic_write_text
 from convlens.train.config import TrainConfig, from_dict
 
 FORMAT = "convlens-checkpoint-1"
 
 
-# --- atomic files ---------------------------------------------------------------------------
-
-
-def atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    """Call ``write(tmp_name)`` and move the result to ``path`` in one step."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-
-    atomic_write(path, write)
+# --- the file pair --------------------------------------------------------------------------
 
 
 def write_pair(stem: Path, tensors: Mapping[str, torch.Tensor], meta: Mapping[str, Any]) -> None:
@@ -133,6 +108,9 @@ def model_identity(model: nn.Module, model_name: str = "") -> dict[str, Any]:
     model = getattr(model, "_orig_mod", model)  # a torch.compile wrapper
     in_shape = getattr(model, "in_shape", None)
     shape = {"in_shape": list(in_shape)} if in_shape else {}
+    if getattr(model, "model_ref", None):  # the user's own module (convlens.models.user)
+        kwargs = dict(getattr(model, "model_kwargs", None) or {})
+        return {"kind": "user", "model": model.model_ref, "model_kwargs": kwargs, **shape}
     name = getattr(model, "model_name", None) or model_name
     spec = getattr(model, "spec", None)
     if getattr(model, "model_name", None) or (name and spec is None):
@@ -167,6 +145,10 @@ def rebuild_model(meta: Mapping[str, Any]) -> nn.Module:
         if in_shape:
             kwargs.setdefault("in_channels", in_shape[0])
         return create_model(name, **kwargs)
+    if kind == "user":
+        from convlens.models.user import rebuild_user_model
+
+        return rebuild_user_model(meta)
     raise CheckpointError(
         "this checkpoint does not say how to build its model; pass the model: load_checkpoint(path, model)."
     )
@@ -210,6 +192,8 @@ def checkpoint_meta(
             mean=list(data.mean),
             std=list(data.std),
         )
+        if getattr(data, "options", ()):  # how the user's own data was read (size=, label=, ...)
+            meta["data_options"] = dict(data.options)
     meta.update(
         config=config.to_dict() if config else None,
         epoch=epoch,

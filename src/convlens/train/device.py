@@ -60,11 +60,11 @@ def resolve_device(name: str = "auto") -> torch.device:
         ) from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(
-            f"device {name!r} was asked for but CUDA is not available; use --device cpu."
+            f"device {name!r} was asked for but CUDA is not available; use device='cpu'."
         )
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ConfigError(
-            f"device {name!r} was asked for but MPS is not available; use --device cpu."
+            f"device {name!r} was asked for but MPS is not available; use device='cpu'."
         )
     return device
 

@@ -156,7 +156,7 @@ def wrap_model(model: nn.Module, device: torch.device) -> nn.Module:
     if device.index is not None and device.index != mine:
         raise ConfigError(
             f"under torchrun each process trains on the GPU of its LOCAL_RANK (cuda:{mine}), "
-            f"not {device}; use --device cuda."
+            f"not {device}; use device='cuda'."
         )
     return DistributedDataParallel(model, device_ids=[mine])
 

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from convlens.torchutil import eval_mode
 from convlens.train.config import TrainConfig
 from convlens.train.device import Hardware, choose_hardware
 
@@ -28,10 +29,8 @@ def logits_of(
 ) -> torch.Tensor:
     """Float32 logits (N, classes) for normalised inputs x; with ``tta``, averaged with the
     horizontally flipped images (test-time augmentation, as in airbench's evaluation)."""
-    was_training = model.training
-    model.eval()
     out = []
-    try:
+    with eval_mode(model):
         for xb in _batches(x, batch_size):
             xb = xb.to(hw.device, non_blocking=True)
             if hw.channels_last and xb.dim() == 4:
@@ -41,8 +40,6 @@ def logits_of(
                 if tta and xb.dim() == 4:
                     logits = 0.5 * (logits + model(xb.flip(-1)).float())
             out.append(logits)
-    finally:
-        model.train(was_training)
     return torch.cat(out) if out else torch.empty(0)
 
 

@@ -68,7 +68,7 @@ def load_state(path: Path, state: RunState) -> dict[str, Any]:
     """Restore ``state`` in place from ``path`` (a stem); return the JSON's other entries."""
     if not path.with_suffix(".json").is_file():
         raise CheckpointError(
-            f"there is no resume state at {str(path)!r}; start the run without --resume."
+            f"there is no resume state at {str(path)!r}; start the run afresh, without resuming."
         )
     tensors, meta = read_pair(path)
     model = getattr(state.model, "_orig_mod", state.model)

@@ -38,7 +38,7 @@ def _summary_writer_class() -> Any:
     except ImportError:
         raise ConfigError(
             "TensorBoard logging needs the tensorboard package; "
-            "install it with `pip install convlens[tensorboard]` or leave --tensorboard off."
+            "install it with `pip install convlens[tensorboard]` or set tensorboard=False."
         ) from None
     return SummaryWriter
 

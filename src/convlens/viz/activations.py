@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from convlens.errors import ConfigError
+from convlens.torchutil import eval_mode
 from convlens.viz.figures import new_figure, show_image, tile
 from convlens.viz.images import to_picture
 from convlens.viz.layers import find_layer
@@ -33,7 +34,11 @@ def _tensor(output) -> torch.Tensor:
 
 @contextmanager
 def capture(model: nn.Module, layers: Sequence[str], *, keep_graph: bool = False) -> Iterator[dict]:
-    """Inside the block, ``store[name]`` holds the latest output of each named layer."""
+    """Inside the block, ``store[name]`` holds the latest output of each named layer.
+
+    With ``keep_graph`` the stored tensor is the layer's own output, still in the autograd graph,
+    so gradients can be taken with respect to it; the layers after it then run on a copy.
+    """
     store: dict[str, torch.Tensor] = {}
     handles = []
     for name in layers:
@@ -41,8 +46,15 @@ def capture(model: nn.Module, layers: Sequence[str], *, keep_graph: bool = False
 
         def hook(_m, _inp, out, name=name):
             t = _tensor(out)
-            # in-place activations later in the net would change the stored map, so keep a copy
-            store[name] = t if keep_graph else t.detach().clone()
+            # An in-place op later in the net (nn.ReLU(inplace=True), F.relu(x, inplace=True))
+            # would overwrite the stored map and, with the graph kept, also make the gradient
+            # "with respect to it" the one with respect to the ReLU's output. So the stored
+            # tensor is never the one the rest of the net sees.
+            if not keep_graph:
+                store[name] = t.detach().clone()
+                return None
+            store[name] = t
+            return t.clone() if out is t else None
 
         handles.append(module.register_forward_hook(hook))
     try:
@@ -56,13 +68,8 @@ def feature_maps(
     model: nn.Module, x: torch.Tensor, layers: Sequence[str]
 ) -> dict[str, torch.Tensor]:
     """The output of each named layer for the input batch ``x``, as ``{path: tensor}``."""
-    was_training = model.training
-    model.eval()
-    try:
-        with capture(model, layers) as store, torch.no_grad():
-            model(x)
-    finally:
-        model.train(was_training)
+    with eval_mode(model), capture(model, layers) as store, torch.no_grad():
+        model(x)
     return {name: store[name] for name in layers}
 
 
@@ -134,7 +141,8 @@ def unit_support(
     with capture(model, [layer], keep_graph=True) as store:
         model(x)
         a = store[layer]
-        unit = a[(0, channel, *position)]
+        where = (0, channel, *position)  # a named tuple of indices: Python 3.10 has no a[0, *p]
+        unit = a[where]
         (g,) = torch.autograd.grad(unit, x)
     box = support_box(g[0].abs().sum(0))
     if box and box[0].stop == 0:  # a dead unit: fall back to the whole input
@@ -168,20 +176,22 @@ def top_activating(
     std=None,
 ) -> TopActivations:
     """The ``k`` inputs whose largest activation in ``channel`` of ``layer`` is highest, with crops."""
-    model.eval()
-    scores, where, spatial = _channel_scores(model, layer, channel, inputs, batch_size)
-    k = min(k, len(scores))
-    best = torch.topk(scores, k)
-    positions, boxes, crops = [], [], []
-    for idx in best.indices.tolist():
-        pos = tuple(int(v) for v in np.unravel_index(int(where[idx]), spatial)) if spatial else ()
-        box = unit_support(model, inputs[idx : idx + 1], layer, channel, pos)
-        positions.append(pos)
-        boxes.append(box)
-        if inputs.dim() == 3:  # 1-D signals (N, C, L): the segment of the first channel
-            crops.append(inputs[idx, 0][box].detach().cpu().numpy())
-        else:
-            crops.append(to_picture(inputs[idx], mean, std)[box])
+    with eval_mode(model):
+        scores, where, spatial = _channel_scores(model, layer, channel, inputs, batch_size)
+        k = min(k, len(scores))
+        best = torch.topk(scores, k)
+        positions, boxes, crops = [], [], []
+        for idx in best.indices.tolist():
+            pos = (
+                tuple(int(v) for v in np.unravel_index(int(where[idx]), spatial)) if spatial else ()
+            )
+            box = unit_support(model, inputs[idx : idx + 1], layer, channel, pos)
+            positions.append(pos)
+            boxes.append(box)
+            if inputs.dim() == 3:  # 1-D signals (N, C, L): the segment of the first channel
+                crops.append(inputs[idx, 0][box].detach().cpu().numpy())
+            else:
+                crops.append(to_picture(inputs[idx], mean, std)[box])
     return TopActivations(
         layer,
         channel,

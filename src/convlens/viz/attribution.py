@@ -19,27 +19,15 @@ value per pixel, ``spatial``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from convlens.errors import ConfigError
+from convlens.torchutil import eval_mode
 from convlens.viz.activations import capture
 from convlens.viz.layers import find_conv
 from convlens.viz.relu_rules import relu_rule
-
-
-@contextmanager
-def _eval(model: nn.Module) -> Iterator[None]:
-    was_training = model.training
-    model.eval()
-    try:
-        yield
-    finally:
-        model.train(was_training)
 
 
 def _batch(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -64,7 +52,7 @@ def _target(logits: torch.Tensor, target: int | None) -> int:
 
 def predicted_class(model: nn.Module, x: torch.Tensor) -> int:
     """The class the model predicts for one input."""
-    with _eval(model), torch.no_grad():
+    with eval_mode(model), torch.no_grad():
         return int(model(_batch(model, x))[0].argmax())
 
 
@@ -73,7 +61,7 @@ def input_gradient(
 ) -> torch.Tensor:
     """∂y_target/∂x for one input, with ``rule`` deciding how gradients cross the ReLUs."""
     xb = _batch(model, x).requires_grad_(True)
-    with _eval(model), relu_rule(rule):
+    with eval_mode(model), relu_rule(rule):
         logits = model(xb)
         c = _target(logits, target)
         (grad,) = torch.autograd.grad(logits[0, c], xb)
@@ -101,7 +89,9 @@ def grad_cam(
     """Grad-CAM at a conv layer (default: the last one), upsampled to the input's spatial size."""
     name, _ = find_conv(model, layer, last=True)
     xb = _batch(model, x)
-    with _eval(model), capture(model, [name], keep_graph=True) as store, torch.enable_grad():
+    # capture keeps the conv's own output (the net goes on with a copy), so an in-place ReLU after
+    # the layer cannot overwrite the maps or move the gradient to its output
+    with eval_mode(model), capture(model, [name], keep_graph=True) as store, torch.enable_grad():
         logits = model(xb)
         c = _target(logits, target)
         maps = store[name]  # (1, K, *s)
@@ -161,7 +151,7 @@ def occlusion(
     boxes = [(y, x0) for y in ys for x0 in xs]
     total = torch.zeros(h, w)
     count = torch.zeros(h, w)
-    with _eval(model), torch.no_grad():
+    with eval_mode(model), torch.no_grad():
         base_scores = scores(xb)
         c = _target(base_scores, target)
         base = base_scores[0, c]

@@ -15,7 +15,8 @@ carrying the added detail from each scale to the next.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -23,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from convlens.errors import ConfigError
+from convlens.torchutil import eval_mode
 from convlens.viz.layers import find_layer
 
 
@@ -87,6 +89,19 @@ def _jitter(
     return torch.roll(x, shifts=(dy, dx), dims=(-2, -1)), (dy, dx)
 
 
+@contextmanager
+def _frozen(model: nn.Module) -> Iterator[None]:
+    """Only the image is optimised: parameters stop asking for gradients, then ask as before."""
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    for p, _ in flags:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
+
+
 def class_model_image(
     model: nn.Module,
     target: int,
@@ -110,13 +125,7 @@ def class_model_image(
     if bounds is not None:
         bounds = (bounds[0].to(device), bounds[1].to(device))
     opt = torch.optim.Adam([x], lr=config.lr)
-    was_training = model.training
-    model.eval()
-    # only the image is optimised; remember which parameters wanted gradients to restore them
-    flags = [(p, p.requires_grad) for p in model.parameters()]
-    for p, _ in flags:
-        p.requires_grad_(False)
-    try:
+    with eval_mode(model), _frozen(model):
         n = model(x.detach()).shape[-1]
         if not 0 <= target < n:
             raise ConfigError(f"class {target} is out of range; the model has classes 0 to {n - 1}")
@@ -140,10 +149,6 @@ def class_model_image(
                     x.copy_(gaussian_blur(x, config.blur_sigma))
                 if bounds is not None:
                     x.copy_(torch.maximum(torch.minimum(x, bounds[1]), bounds[0]))
-    finally:
-        for p, flag in flags:
-            p.requires_grad_(flag)
-        model.train(was_training)
     return x.detach()[0]
 
 
@@ -214,13 +219,11 @@ def deep_dream(
         (max(1, round(h / config.octave_scale**k)), max(1, round(w / config.octave_scale**k)))
         for k in reversed(range(max(1, config.octaves)))
     ]
-    was_training = model.training
-    model.eval()
     detail = torch.zeros(1, base.shape[1], *sizes[0], device=base.device)
     if bounds is not None:
         bounds = (bounds[0].to(base.device), bounds[1].to(base.device))
     img = base
-    try:
+    with eval_mode(model):
         for size in sizes:
             scaled = F.interpolate(base, size=size, mode="bilinear", align_corners=False)
             detail = F.interpolate(detail, size=size, mode="bilinear", align_corners=False)
@@ -241,6 +244,4 @@ def deep_dream(
                 if bounds is not None:
                     img = torch.maximum(torch.minimum(img, bounds[1]), bounds[0])
             detail = img - scaled
-    finally:
-        model.train(was_training)
     return img.detach()[0]

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import io
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+
+from convlens.fileio import atomic_write_bytes
 
 
 def new_figure(nrows: int = 1, ncols: int = 1, *, panel: float = 2.2, **kw):
@@ -88,16 +88,4 @@ def png_bytes(fig, dpi: int = 100) -> bytes:
 
 def save_png(fig, path: str | Path, dpi: int = 100) -> Path:
     """Write the figure to ``path`` through a temporary file and ``os.replace`` (atomic)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = png_bytes(fig, dpi=dpi)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private; a picture is for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_bytes(path, png_bytes(fig, dpi=dpi))

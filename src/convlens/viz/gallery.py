@@ -25,44 +25,28 @@ class GalleryRequest:
     input: str | None = None  # image file
     index: int | None = None  # test example
     layer: str | None = None
-    target: int | None = None
+    target: int | str | None = None  # class index or name
     channel: int = 0
     unit: tuple[int, ...] | None = None
     steps: int | None = None
     data_dir: str | None = None
-
-    @staticmethod
-    def from_args(args: Any) -> GalleryRequest:
-        unit = None
-        if getattr(args, "unit", None):
-            try:
-                unit = tuple(int(v) for v in str(args.unit).split(","))
-            except ValueError:
-                raise ConfigError(
-                    f"--unit must be integers such as 3,4, not {args.unit!r}"
-                ) from None
-        return GalleryRequest(
-            kind=args.kind,
-            checkpoint=args.checkpoint,
-            input=args.input,
-            index=args.index,
-            layer=args.layer,
-            target=args.target,
-            channel=args.channel,
-            unit=unit,
-            steps=args.steps,
-            data_dir=args.data_dir,
-        )
+    data: str | None = None  # data set name or path instead of the checkpoint's own
+    data_options: tuple[tuple[str, Any], ...] = ()  # load_dataset options for a path
+    weights: str | None = None  # zoo or FILE.py:NAME models: a state dict file
+    kwargs: str | None = None  # FILE.py:NAME models: JSON keyword arguments
 
 
 class _Context:
     """A loaded checkpoint, its test data (loaded on first use) and the chosen input."""
 
     def __init__(self, req: GalleryRequest) -> None:
-        from convlens.train import load_checkpoint
+        from convlens.models.source import class_index, open_model
 
         self.req = req
-        self.ckpt = load_checkpoint(req.checkpoint)
+        # a checkpoint, or a zoo / FILE.py:NAME model with --weights
+        self.ckpt = open_model(req.checkpoint, weights=req.weights, kwargs=req.kwargs)
+        n = int(self.ckpt.meta.get("num_classes") or len(self.ckpt.classes) or 0)
+        self.target = None if req.target is None else class_index(req.target, self.ckpt.classes, n)
         self.model = self.ckpt.model.eval()
         self.in_shape = tuple(self.ckpt.in_shape)
         self.mean = self.ckpt.mean or None
@@ -71,14 +55,20 @@ class _Context:
 
     def data(self):
         if self._data is None:
-            from convlens.data import load_dataset
+            from convlens.data import load_recorded
 
-            name = self.ckpt.meta.get("data")
-            if not name:
+            if not (self.req.data or self.ckpt.meta.get("data")):
                 raise ConfigError(
                     "the checkpoint does not name its data set, so give --input FILE instead"
                 )
-            data = load_dataset(name, "test", root=self.req.data_dir)
+            # the checkpoint's data read as in training (a folder's --size, a .csv's --label)
+            data = load_recorded(
+                self.ckpt.meta,
+                "test",
+                self.req.data_dir,
+                data=self.req.data,
+                **dict(self.req.data_options),
+            )
             if self.ckpt.mean:
                 data = dataclasses.replace(data, mean=self.ckpt.mean, std=self.ckpt.std)
             self._data = data
@@ -157,7 +147,7 @@ def _attributions(ctx: _Context, out: Path, kind: str) -> list[Path]:
     from convlens.viz.overlays import plot_attributions, plot_signal_attributions
 
     x, caption = ctx.example()
-    c = ctx.req.target if ctx.req.target is not None else attr.predicted_class(ctx.model, x)
+    c = ctx.target if ctx.target is not None else attr.predicted_class(ctx.model, x)
     if kind == "saliency":
         maps = {
             "saliency": attr.saliency(ctx.model, x, c),
@@ -219,7 +209,7 @@ def _class(ctx: _Context, out: Path) -> list[Path]:
     from convlens.viz.images import to_picture
 
     n = int(ctx.ckpt.meta.get("num_classes") or len(ctx.ckpt.classes) or 10)
-    targets = [ctx.req.target] if ctx.req.target is not None else list(range(min(n, 10)))
+    targets = [ctx.target] if ctx.target is not None else list(range(min(n, 10)))
     config = ClassImageConfig(steps=ctx.req.steps or ClassImageConfig.steps)
     pics, titles = [], []
     for c in targets:

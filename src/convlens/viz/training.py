@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from convlens.errors import DataError
+from convlens.torchutil import eval_mode
 from convlens.viz.figures import new_figure, show_image
 
 
@@ -106,15 +107,10 @@ class Mistake:
 
 def predictions(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
     """Softmax probabilities for every input, ``(N, classes)``, in eval mode."""
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            return torch.cat(
-                [model(x[i : i + batch_size]).softmax(-1) for i in range(0, len(x), batch_size)]
-            )
-    finally:
-        model.train(was_training)
+    with eval_mode(model), torch.no_grad():
+        return torch.cat(
+            [model(x[i : i + batch_size]).softmax(-1) for i in range(0, len(x), batch_size)]
+        )
 
 
 def most_confident_wrong(probs: torch.Tensor, y: torch.Tensor, k: int = 8) -> list[Mistake]:
