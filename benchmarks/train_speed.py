@@ -27,8 +27,9 @@ import time
 
 import torch
 
+from convlens.commands.bench import format_comparison
 from convlens.data import load_dataset
-from convlens.train.bench import TUTORIAL_EPOCHS, budget_run, compare, format_comparison
+from convlens.train.bench import TUTORIAL_EPOCHS, budget_run, compare
 from convlens.train.config import from_dict
 from convlens.train.recipes import get_recipe, make_model
 

@@ -14,7 +14,7 @@ import torch
 
 from convlens.build import build_model
 from convlens.data.tensors import TensorData
-from convlens.train import TrainConfig, fit
+from convlens.train import StepInfo, TrainConfig, fit
 from convlens.train.distributed import launch
 
 SPEC = "conv3x3x6-pool2-fc24-fc3"
@@ -44,8 +44,8 @@ def train(
     """Train (or continue) the run in ``out``; ``stop_at`` interrupts it after that step, as
     Ctrl-C would, and fit saves the resume state."""
 
-    def on_step(step: int) -> None:
-        if step == stop_at:
+    def on_step(info: StepInfo) -> None:
+        if info.step == stop_at:
             raise KeyboardInterrupt
 
     model = make_model()

@@ -114,6 +114,7 @@ def test_eval_refuses_a_checkpoint_that_is_not_there(tmp_path, capsys):
         (["--recipe", "slowest"], "unknown recipe 'slowest'"),
         (["--input", "1x9x9"], "does not match the data's shape 1x8x8"),
         (["--resume"], "there is no run to resume"),
+        (["--tta"], "tta averages with mirrored inputs; use it with --flip, or set --no-tta."),
     ],
 )
 def test_bad_train_flags_exit_2_with_one_sentence(capsys, argv, message, tmp_path):
@@ -163,3 +164,15 @@ def test_bad_bench_flags_exit_2_with_one_sentence(capsys, argv):
     assert cli(["bench", "--data", "digits", *argv]) == 2
     err = capsys.readouterr().err
     assert "zero or positive" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("rank", "printed"), [("0", True), ("1", False)])
+def test_under_torchrun_only_rank_0_prints_the_error_and_every_rank_exits_2(
+    monkeypatch, capsys, tmp_path, rank, printed
+):
+    monkeypatch.setenv("RANK", rank)  # as torchrun sets it; no WORLD_SIZE, so no group is joined
+    argv = ["train", SPEC, "--data", "digits", "--lr", "-1", "--out", str(tmp_path / "run")]
+    assert cli(argv) == 2
+    err = capsys.readouterr().err
+    assert ("lr must be positive" in err) is printed
+    assert err == "" or len(err.strip().splitlines()) == 1

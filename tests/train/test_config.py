@@ -63,6 +63,24 @@ def test_schedules_by_hand():
 
 
 def test_test_time_flips_need_training_flips():
-    with pytest.raises(ConfigError, match="use it with --flip"):
+    # the library names the fields; `convlens train` says the same with flags (test_cli.py)
+    with pytest.raises(ConfigError, match=r"use it with flip=True, or set tta=False\.$"):
         TrainConfig(tta=True)
     assert TrainConfig(tta=True, flip=True).tta
+
+
+@pytest.mark.parametrize(
+    ("text", "flags"),
+    [
+        ("clip gradients (grad_clip=1).", "clip gradients (--grad-clip 1)."),
+        ("now lr=0.05; or", "now --lr 0.05; or"),
+        ("use it with flip=True, or set tta=False.", "use it with --flip, or set --no-tta."),
+        ("use device='cuda:1'.", "use --device cuda:1."),
+        ("label_smoothing=0.1, eval_batch_size=64", "--label-smoothing 0.1, --eval-batch-size 64"),
+        ("x=3 and layer=conv1 are not settings", "x=3 and layer=conv1 are not settings"),
+    ],
+)
+def test_error_texts_name_fields_and_the_cli_says_them_as_flags(text, flags):
+    from convlens.train.config import as_flags
+
+    assert as_flags(text) == flags

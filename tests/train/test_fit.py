@@ -8,7 +8,7 @@ from train_toydata import image_data, sequence_data
 
 from convlens.build import build_model
 from convlens.errors import ConfigError, TrainingError
-from convlens.train import TrainConfig, evaluate, fit, load_checkpoint, predict
+from convlens.train import StepInfo, TrainConfig, evaluate, fit, load_checkpoint, predict
 
 FLOAT32 = {"precision": "float32", "device": "cpu", "verbose": 0}
 
@@ -64,8 +64,8 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
     data = sequence_data()
     model = build_model("conv1d5x8-pool2-fc2", data.in_shape)
 
-    def poison(step: int) -> None:
-        if step == 10:  # in the second epoch (8 steps an epoch)
+    def poison(info: StepInfo) -> None:
+        if info.step == 10:  # in the second epoch (8 steps an epoch)
             with torch.no_grad():
                 model.fc1.weight.fill_(float("nan"))
 
@@ -85,7 +85,7 @@ def test_early_stopping_stops_when_the_monitor_stalls():
         epochs=20, batch_size=64, lr=1e-9, schedule="constant", warmup=0, patience=2, **FLOAT32
     )
     history = fit(model, data, config, val=data)
-    assert history.stopped == "early_stopping"
+    assert history.outcome == "early_stopping" and not history.stopped
     assert len(history.records) == 3
 
 
@@ -93,8 +93,8 @@ def test_keyboard_interrupt_saves_and_returns(tmp_path):
     data = sequence_data()
     model = build_model("conv1d5x8-pool2-fc2", data.in_shape)
 
-    def interrupt(step: int) -> None:
-        if step == 5:
+    def interrupt(info: StepInfo) -> None:
+        if info.step == 5:
             raise KeyboardInterrupt
 
     history = fit(
@@ -104,7 +104,7 @@ def test_keyboard_interrupt_saves_and_returns(tmp_path):
         run_dir=tmp_path,
         on_step=interrupt,
     )
-    assert history.stopped == "interrupted"
+    assert history.outcome == "interrupted" and history.stopped
     assert json.loads((tmp_path / "state.json").read_text())["step"] == 5
 
 

@@ -13,7 +13,7 @@ import torch
 from train_toydata import image_data
 
 from convlens.build import build_model
-from convlens.train import TrainConfig, fit, load_checkpoint
+from convlens.train import StepInfo, TrainConfig, fit, load_checkpoint
 
 # float32 on the CPU with deterministic algorithms: bit-exact replay is then a fair demand.
 # The model has dropout (global RNG), the run uses flips and crops (data generator) and AdamW
@@ -34,8 +34,8 @@ SCRIPT = textwrap.dedent(
     from convlens.build import build_model
     from convlens.train import TrainConfig, fit
 
-    def kill(step):
-        if step == {kill_at}:
+    def kill(info):
+        if info.step == {kill_at}:
             os.kill(os.getpid(), signal.SIGKILL)  # no cleanup, no finally blocks
 
     torch.manual_seed(0)
@@ -79,8 +79,8 @@ def test_sigkill_then_resume_gives_bit_identical_weights(tmp_path):
 def test_resume_after_an_epoch_boundary_matches_too(tmp_path):
     reference = _train(tmp_path / "whole")
 
-    def stop(step: int) -> None:
-        if step == 8:  # the end of epoch 1: state is saved right after this hook
+    def stop(info: StepInfo) -> None:
+        if info.step == 8:  # the end of epoch 1: state is saved right after this hook
             raise KeyboardInterrupt
 
     torch.manual_seed(0)

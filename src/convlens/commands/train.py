@@ -11,10 +11,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from convlens.errors import ConfigError
+from convlens.commands._data_args import DATA_HELP, add_data_arguments, load_data
+from convlens.errors import ConfigError, TrainingError
 from convlens.train.config import (
     TrainConfig,
     add_config_arguments,
+    as_flags,
     flags_given,
     from_dict,
     read_config,
@@ -24,10 +26,12 @@ _EXPLICIT = ("model", "data", "input", "recipe")  # flags written by hand below
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", nargs="?", help="zoo model name (see `convlens zoo`) or spec text")
     parser.add_argument(
-        "--data", help="data set: mnist, fashion-mnist, cifar10, mnist1d, digits, iris"
+        "model",
+        nargs="?",
+        help="zoo model name (see `convlens zoo`), spec text, or your own FILE.py:NAME (--kwargs)",
     )
+    parser.add_argument("--data", help=DATA_HELP)
     parser.add_argument(
         "--input", help="input shape for a spec, CxHxW or CxL (default: the data's)"
     )
@@ -45,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="hold out this many (or this fraction of) training examples for validation; 0: validate on the test split",
     )
     parser.add_argument("--no-report", action="store_true", help="do not write report.html")
+    add_data_arguments(parser)
     add_config_arguments(parser, skip=_EXPLICIT)
 
 
@@ -63,10 +68,14 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     given = {name: getattr(args, name) for name in _EXPLICIT if getattr(args, name) is not None}
     given.update(flags_given(args, skip=_EXPLICIT))
     values: dict[str, Any] = {**from_file, **given}
+    if values.get("data"):
+        values["data"] = _data_name(values["data"])
     if values.get("recipe"):
         if not values.get("data"):
             raise ConfigError("a recipe is chosen per data set; add --data NAME.")
-        entry = get_recipe(values["data"], values["recipe"])
+        entry = get_recipe(
+            values["data"], values["recipe"], lambda: _data_shape(args, values["data"])
+        )
         values = {"model": entry.model, **entry.settings, **values}
     config = from_dict(values, source="the command line")
     if not config.model:
@@ -78,21 +87,39 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     return config
 
 
+def _data_name(data: str) -> str:
+    """A data set name as given; a path made absolute, so the run replays from any folder."""
+    from convlens.data.catalog import source_of
+
+    source = source_of(data)
+    return str(source.resolve()) if isinstance(source, Path) else data
+
+
+def _data_shape(args: argparse.Namespace, data: str) -> tuple[tuple[int, ...], int, int]:
+    """(example shape, classes, training examples): what `--recipe fast` needs for any data."""
+    train = load_data(args, data, "train")
+    return tuple(train.in_shape), train.num_classes, len(train)
+
+
 def run(args: argparse.Namespace) -> int:
     # under torchrun, every rank joins the process group for the whole command; only rank 0 prints
     from convlens.train.distributed import launch, quiet_unless_main
 
-    with launch(), quiet_unless_main():
-        return _run(args)
+    try:
+        with launch(), quiet_unless_main():
+            return _run(args)
+    except ConfigError as err:  # the library names TrainConfig fields; say them as flags here
+        raise type(err)(as_flags(str(err))) from None
+    except TrainingError as err:
+        raise type(err)(as_flags(str(err))) from None
 
 
 def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from convlens.data import load_dataset
+    from convlens.models.finetune import model_for_data, pretrained_statistics
     from convlens.train import fit
     from convlens.train.distributed import broadcast_text, is_main
-    from convlens.train.recipes import make_model
 
     start = time.perf_counter()
     config = resolve_config(args)
@@ -103,18 +130,17 @@ def _run(args: argparse.Namespace) -> int:
             f"there is no run to resume in {str(out)!r}; give the run's directory with --out."
         )
     console = Console(stderr=True)
-    load = dict(root=args.data_dir, seed=config.seed)
     if args.val_size:
         size = int(args.val_size) if args.val_size >= 1 else args.val_size
-        train = load_dataset(config.data, "train", val_size=size, **load)
-        val = load_dataset(config.data, "val", val_size=size, **load)
+        train = load_data(args, config.data, "train", val_size=size, seed=config.seed)
+        val = load_data(args, config.data, "val", val_size=size, seed=config.seed)
     else:
-        train = load_dataset(config.data, "train", **load)
+        train = load_data(args, config.data, "train", seed=config.seed)
         val = None
-    test = load_dataset(config.data, "test", **load)
-    model = make_model(
-        config.model, tuple(train.in_shape), train.num_classes, config.input, config.seed
-    )
+    test = load_data(args, config.data, "test", seed=config.seed)
+    # a zoo model, a spec or FILE.py:NAME; --weights and --freeze for fine-tuning
+    model = model_for_data(config, tuple(train.in_shape), train.num_classes)
+    train, val, test = (pretrained_statistics(d, config.weights) for d in (train, val, test))
     if val is None:
         console.print(
             "validating on the test split (use --val-size N to hold out training data)",
@@ -122,7 +148,7 @@ def _run(args: argparse.Namespace) -> int:
         )
     history = fit(model, train, config, val=val or test, test=test, run_dir=out, resume=args.resume)
     seconds = time.perf_counter() - start
-    if history.stopped == "interrupted":
+    if history.stopped:  # Ctrl-C: the run can go on with --resume
         console.print(
             f"stopped; continue with: convlens train --resume --out {out}", highlight=False
         )
@@ -138,7 +164,8 @@ def _run(args: argparse.Namespace) -> int:
 def _default_out(config: TrainConfig) -> Path:
     name = config.model if len(config.model) <= 24 else "spec"
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-    return Path("runs") / f"{config.data}-{safe}-{time.strftime('%Y%m%d-%H%M%S')}"
+    data = Path(config.data).name or "data"  # a path's last part: no folders inside runs/
+    return Path("runs") / f"{data}-{safe}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def _report(run_dir: Path, console: Any) -> None:

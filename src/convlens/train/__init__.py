@@ -10,13 +10,15 @@ import importlib
 from typing import Any
 
 _PUBLIC = {
+    "StepInfo": "convlens.train.callbacks",
+    "TrainControl": "convlens.train.callbacks",
     "Checkpoint": "convlens.train.checkpoint",
     "load_checkpoint": "convlens.train.checkpoint",
     "save_checkpoint": "convlens.train.checkpoint",
     "TrainConfig": "convlens.train.config",
     "evaluate": "convlens.train.evaluation",
     "predict": "convlens.train.evaluation",
-    "History": "convlens.train.loop",
+    "History": "convlens.train.run",
     "fit": "convlens.train.loop",
 }
 

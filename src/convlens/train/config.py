@@ -12,12 +12,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import tomllib
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the same parser, published as tomli before it joined the standard library in 3.11
+    import tomli as tomllib
 
 from convlens.errors import ConfigError
 
@@ -34,6 +39,16 @@ class TrainConfig:
     data: str = field(default="", metadata={"help": "data set name (see `convlens data`)"})
     input: str = field(default="", metadata={"help": "CxHxW or CxL input shape for a spec"})
     recipe: str = field(default="", metadata={"help": "named recipe the run started from"})
+    kwargs: str = field(
+        default="", metadata={"help": "JSON keyword arguments for a FILE.py:NAME model"}
+    )
+    weights: str = field(
+        default="", metadata={"help": "start from these weights (.pth/.safetensors; head replaced)"}
+    )
+    freeze: str = field(
+        default="",
+        metadata={"help": "keep fixed: 'backbone' (all but the head) or module prefixes a,b"},
+    )
     # --- length
     epochs: float = field(
         default=10, metadata={"help": "passes over the training set (may be fractional)"}
@@ -124,7 +139,7 @@ class TrainConfig:
             # measured: a Fashion-MNIST net trained without flips, 94% train accuracy, drops to
             # 83% test when its logits are averaged with those of the mirrored images
             raise ConfigError(
-                "tta averages with mirrored inputs; use it with --flip, or drop --tta."
+                "tta=True averages with mirrored inputs; use it with flip=True, or set tta=False."
             )
         if self.verbose not in (0, 1, 2):
             raise ConfigError(f"verbose must be 0, 1 or 2, not {self.verbose!r}.")
@@ -210,7 +225,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] 
     for f in fields(TrainConfig):
         if f.name in skip:
             continue
-        flag = "--" + f.name.replace("_", "-")
+        flag = _flag(f.name)
         kind = _field_type(f)
         text = f.metadata.get("help", "")
         text = f"{text} (default: {f.default})" if text else f"default: {f.default}"
@@ -220,6 +235,34 @@ def add_config_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] 
             group.add_argument(
                 flag, type=kind, default=None, choices=f.metadata.get("choices"), help=text
             )
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+# ``name=value`` in an error text, for a TrainConfig field: a quoted string or a bare value that
+# does not swallow the sentence's closing punctuation
+_SETTING = re.compile(r"\b([a-z_]+)=('[^']*'|\"[^\"]*\"|[^\s,;)]*[^\s,;).])")
+
+
+def as_flags(text: str) -> str:
+    """An error text that names settings as ``grad_clip=1``, with the flags instead (--grad-clip 1).
+
+    Library errors name TrainConfig fields, since a library user sets fields; the command line
+    shows the same sentence in terms of the flags generated from those fields.
+    """
+    known = {f.name for f in fields(TrainConfig)}
+
+    def flag(match: re.Match[str]) -> str:
+        name, value = match.group(1), match.group(2).strip("'\"")
+        if name not in known:
+            return match.group(0)
+        if value in ("True", "False"):  # the boolean flags are --name / --no-name
+            return _flag(name if value == "True" else f"no_{name}")
+        return f"{_flag(name)} {value}"
+
+    return _SETTING.sub(flag, text)
 
 
 def flags_given(args: argparse.Namespace, skip: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -6,6 +6,10 @@ epoch is one ``randperm``, batches are index gathers, augmentation is batched, a
 runs under autocast. A tutorial loop with a per-sample Dataset and a DataLoader spends most of its
 time in Python per image; this one spends it in the convolutions.
 
+It reads top to bottom like nanoGPT's: ``fit`` prepares a ``Run`` (``run.py``) once, then trains
+one epoch at a time (``_train_epoch`` returns the epoch's record), closes each epoch
+(``_close_epoch``: best and patience, files, checkpoints) and finally scores the test data.
+
 Run directory (when ``run_dir`` is given), files that other parts of convlens read:
     config.json, config.toml          the TrainConfig, to replay the run
     metrics.jsonl, metrics.csv        one record per epoch
@@ -19,7 +23,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -28,40 +32,141 @@ import torch.nn.functional as F
 from torch import nn
 
 from convlens.errors import ConfigError, TrainingError
+from convlens.fileio import atomic_write_text
 from convlens.train import distributed
-from convlens.train.checkpoint import atomic_write_text, save_checkpoint
+from convlens.train.callbacks import StepInfo, TrainControl
+from convlens.train.checkpoint import save_checkpoint
 from convlens.train.config import TrainConfig
 from convlens.train.device import Hardware, choose_hardware
 from convlens.train.evaluation import logits_of, metrics_from_logits
-from convlens.train.optim import lr_factor, make_optimizer, set_lr
+from convlens.train.optim import make_optimizer, set_lr
 from convlens.train.progress import ProgressDisplay
+from convlens.train.run import Best, EpochClock, History, Hooks, Run, Stopped, Totals
 from convlens.train.state import RunState, load_state, save_state
 
-
-@dataclass
-class History:
-    """Per-epoch metrics, like Keras's ``History``: ``history["val_acc"]`` is a list by epoch."""
-
-    records: list[dict[str, Any]] = field(default_factory=list)
-    best: dict[str, Any] | None = None  # the record with the best monitored metric
-    test: dict[str, Any] | None = None  # metrics on the test data after training
-    stopped: str = "completed"  # completed | early_stopping | interrupted
-    hardware: str = ""  # device, precision, layout and threads that were used
-    run_dir: Path | None = None
-
-    @property
-    def history(self) -> dict[str, list[Any]]:
-        keys = dict.fromkeys(k for r in self.records for k in r)
-        return {k: [r.get(k) for r in self.records] for k in keys}
-
-    def __getitem__(self, key: str) -> list[Any]:
-        return self.history[key]
+# --- fit --------------------------------------------------------------------------------------
 
 
-def _monitor_better(name: str, value: float, best: float | None) -> bool:
-    if best is None or math.isnan(best):
-        return not math.isnan(value)
-    return value < best if name.endswith("loss") else value > best
+def fit(
+    model: nn.Module,
+    data: Any,
+    config: TrainConfig | None = None,
+    *,
+    val: Any = None,
+    test: Any = None,
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+    on_step: Callable[[StepInfo], None] | None = None,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    control: TrainControl | None = None,
+) -> History:
+    """Train ``model`` on ``data`` (a TensorData) and return its History.
+
+    ``val`` is evaluated every ``config.eval_every`` epochs and picks the best checkpoint; ``test``
+    is evaluated once at the end. With ``run_dir`` the run writes its checkpoints and metrics there,
+    and ``resume=True`` continues from its ``state`` files. ``on_step(StepInfo)`` is called after
+    every optimiser step, ``on_epoch(record)`` after each epoch's validation, and ``control`` (a
+    ``TrainControl``) pauses, resumes, stops or re-rates the run from another thread.
+    """
+    previous = torch.are_deterministic_algorithms_enabled()
+    try:
+        hooks = Hooks(on_step, on_epoch, control)
+        run = _prepare(model, data, config or TrainConfig(), val, test, run_dir, resume, hooks)
+        return _train(run)
+    finally:
+        torch.use_deterministic_algorithms(previous)  # the setting is global; leave it as found
+
+
+def _train(run: Run) -> History:
+    """Epoch after epoch until the last step, early stopping, Ctrl-C or a stop request."""
+    config, world = run.config, run.world
+    display = run.display = ProgressDisplay(config.verbose if world.is_main else 0, run.num_epochs)
+    if config.tensorboard and run.run_path is not None and world.is_main:
+        from convlens.train.tensorboard import TensorBoardLog
+
+        run.board = TensorBoardLog(run.run_path)
+    ranks = f" x {world.world_size} processes" if world.is_distributed else ""
+    display.message(
+        f"training on {run.hw.describe()}{ranks}: {len(run.x):,} examples, "
+        f"{run.total_steps:,} steps"
+    )
+    run.model.train()
+    try:
+        while run.state.step < run.total_steps:
+            record = _train_epoch(run)
+            _validate(run, record)
+            if _close_epoch(run, record):
+                break
+    except (KeyboardInterrupt, Stopped) as why:
+        _end_early(run, "stopped" if isinstance(why, Stopped) else "interrupted")
+    finally:
+        display.close()
+        if run.board is not None:
+            run.board.close()
+    if run.test is not None and not run.history.stopped:
+        run.history.test = _final_test(run)
+    return run.history
+
+
+# --- prepare ----------------------------------------------------------------------------------
+
+
+def _prepare(
+    model: nn.Module,
+    data: Any,
+    config: TrainConfig,
+    val: Any,
+    test: Any,
+    run_dir: str | Path | None,
+    resume: bool,
+    hooks: Hooks,
+) -> Run:
+    """Check the inputs, put model and data on the device, build the optimiser, restore state."""
+    run_path = Path(run_dir) if run_dir is not None else None
+    if resume and run_path is None:
+        raise ConfigError("resume needs the run directory of the run to continue.")
+    distributed.require_group()
+    world = distributed.current_world()  # one process, or this rank of a torchrun group
+    if len(data) == 0:
+        raise ConfigError(f"the training data {data.name!r} ({data.split}) is empty.")
+    if config.deterministic:
+        torch.use_deterministic_algorithms(True)
+    if not resume:
+        torch.manual_seed(config.seed)  # dropout masks; resume restores the generator instead
+    hw = choose_hardware(config, len(data.in_shape) - 1)
+    net = _place(model, hw, config)
+    x = data.float_x(device=hw.device)
+    batch_size = min(config.batch_size, len(x))
+    distributed.local_batch_size(batch_size, world)  # batch_size is global: W equal shards
+    # the ragged last batch is dropped: tiny batches upset BatchNorm
+    steps_per_epoch = len(x) // batch_size
+    optimizer = make_optimizer(model, config)
+    scaler = torch.amp.GradScaler(hw.device.type) if hw.precision == "float16" else None
+    generator = torch.Generator(hw.device).manual_seed(config.seed)
+    run = Run(
+        config=config, model=model, net=net, hw=hw, world=world, data=data, val=val, test=test,
+        x=x, y=data.y.to(hw.device),
+        val_x=val.float_x(device=hw.device) if val is not None else None,
+        batch_size=batch_size, steps_per_epoch=steps_per_epoch,
+        total_steps=max(1, round(config.epochs * steps_per_epoch)),
+        state=RunState(model, optimizer, generator, scaler),
+        history=History(hardware=hw.describe(), run_dir=run_path), hooks=hooks,
+        run_path=run_path, augment=_augmenter(config),
+        flops_per_example=training_flops(model, tuple(data.in_shape)),
+    )  # fmt: skip
+    if run_path is not None:
+        _open_run_dir(run, resume)
+    run.lr = run.lr_at(max(run.state.step - 1, 0))
+    return run
+
+
+def _place(model: nn.Module, hw: Hardware, config: TrainConfig) -> nn.Module:
+    """Move the model to the device; return what runs forward (DDP-wrapped, compiled)."""
+    model.to(hw.device)
+    if hw.channels_last:
+        model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    net: nn.Module = distributed.wrap_model(model, hw.device)  # DDP when a group is joined
+    return torch.compile(net) if config.compile else net  # type: ignore[return-value]
 
 
 def _augmenter(
@@ -75,15 +180,21 @@ def _augmenter(
     return lambda x, gen: augment_batch(x, cfg, gen)
 
 
-def _write_metrics(run_dir: Path, records: list[dict[str, Any]]) -> None:
-    import json
-
-    atomic_write_text(run_dir / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in records))
-    keys = list(dict.fromkeys(k for r in records for k in r))
-    rows = [",".join(keys)] + [
-        ",".join("" if r.get(k) is None else str(r[k]) for k in keys) for r in records
-    ]
-    atomic_write_text(run_dir / "metrics.csv", "\n".join(rows) + "\n")
+def _open_run_dir(run: Run, resume: bool) -> None:
+    """Write the config beside the run (rank 0) and, to resume, restore the saved state."""
+    assert run.run_path is not None
+    if run.world.is_main:  # the other ranks of a distributed run only read the run directory
+        run.run_path.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run.run_path / "config.json", run.config.to_json())
+        atomic_write_text(run.run_path / "config.toml", run.config.to_toml())
+    if not resume:
+        return
+    extra = load_state(run.run_path / "state", run.state)
+    run.history.records = extra["records"]
+    run.history.best = extra["best"]
+    run.totals = Totals(**extra["sums"])
+    run.best = Best(extra["best_value"], extra["since_best"])
+    run.lr_scale = extra.get("lr_scale", 1.0)
 
 
 def training_flops(model: nn.Module, in_shape: tuple[int, ...]) -> float | None:
@@ -91,226 +202,103 @@ def training_flops(model: nn.Module, in_shape: tuple[int, ...]) -> float | None:
 
     The MACs come from the summary's trace, run here as one real forward pass of a single zero
     example in eval mode (no state changes): on an existing model that costs milliseconds, where
-    the meta-device trace would first import torch's meta kernels (about half a second).
+    the meta-device trace would first import torch's meta kernels (about half a second). The
+    per-layer rule for conv and linear layers stands in for PyTorch's FLOP counter, whose first
+    use imports torch._dynamo (about 1 s of every run's start-up): a conv net's MACs are the
+    same, and a functional call the rule does not see only lowers the reported rate.
     """
     try:
         from convlens.analysis.trace import trace_rows
 
-        rows, error = trace_rows(getattr(model, "_orig_mod", model), in_shape, meta=False)
+        rows, error = trace_rows(
+            getattr(model, "_orig_mod", model), in_shape, meta=False, flop_counter=False
+        )
         return None if error is not None else 6.0 * float(sum(r.macs for r in rows))
     except Exception:  # any module the trace cannot follow: the rate is simply not reported
         return None
 
 
-def fit(
-    model: nn.Module,
-    data: Any,
-    config: TrainConfig | None = None,
-    *,
-    val: Any = None,
-    test: Any = None,
-    run_dir: str | Path | None = None,
-    resume: bool = False,
-    on_step: Callable[[int], None] | None = None,
-) -> History:
-    """Train ``model`` on ``data`` (a TensorData) and return its History.
-
-    ``val`` is evaluated every ``config.eval_every`` epochs and picks the best checkpoint; ``test``
-    is evaluated once at the end. With ``run_dir`` the run writes its checkpoints and metrics there,
-    and ``resume=True`` continues from its ``state`` files. ``on_step(step)`` is called after every
-    optimiser step (a hook for tests and callers that want to stop a run from outside).
-    """
-    previous = torch.are_deterministic_algorithms_enabled()
-    try:
-        return _fit(model, data, config, val, test, run_dir, resume, on_step)
-    finally:
-        torch.use_deterministic_algorithms(previous)  # the setting is global; leave it as found
+# --- one epoch --------------------------------------------------------------------------------
 
 
-def _fit(
-    model: nn.Module,
-    data: Any,
-    config: TrainConfig | None,
-    val: Any,
-    test: Any,
-    run_dir: str | Path | None,
-    resume: bool,
-    on_step: Callable[[int], None] | None,
-) -> History:
-    config = config or TrainConfig()
-    run_path = Path(run_dir) if run_dir is not None else None
-    if resume and run_path is None:
-        raise ConfigError("resume needs the run directory of the run to continue.")
-    distributed.require_group()
-    world = distributed.current_world()  # one process, or this rank of a torchrun group
-    if len(data) == 0:
-        raise ConfigError(f"the training data {data.name!r} ({data.split}) is empty.")
-    if config.deterministic:
-        torch.use_deterministic_algorithms(True)
-    if not resume:
-        torch.manual_seed(config.seed)  # dropout masks; resume restores the generator instead
-    hw = choose_hardware(config, len(data.in_shape) - 1)
-    model.to(hw.device)
-    if hw.channels_last:
-        model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-    net: nn.Module = distributed.wrap_model(model, hw.device)  # DDP when a group is joined
-    net = torch.compile(net) if config.compile else net  # type: ignore[assignment]
+def _train_epoch(run: Run) -> dict[str, Any]:
+    """Train the rest of the current epoch and return its record (training metrics, speed)."""
+    state = run.state
+    first = state.epoch * run.steps_per_epoch
+    last = min(first + run.steps_per_epoch, run.total_steps)
+    if state.order is None or state.step == first:
+        state.order = torch.randperm(len(run.x), generator=state.generator, device=run.hw.device)
+    assert run.display is not None
+    run.display.start_epoch(state.epoch, last - first, state.step - first)
+    epoch = EpochClock(first, last, state.step, time.perf_counter())
+    while state.step < last:
+        _obey_control(run)
+        _step(run, epoch)
+    seconds = time.perf_counter() - epoch.start_time
+    seen = max(run.totals.seen, 1)
+    record: dict[str, Any] = {"epoch": state.epoch + 1, "step": state.step}
+    record.update(loss=run.totals.loss / seen, acc=run.totals.correct / seen, lr=run.lr)
+    record["time"] = seconds
+    record["images_per_s"] = (state.step - epoch.start_step) * run.batch_size / max(seconds, 1e-9)
+    if run.flops_per_example:
+        record["flops_per_s"] = record["images_per_s"] * run.flops_per_example
+    return record
 
-    x, y = data.float_x(device=hw.device), data.y.to(hw.device)
-    val_x = val.float_x(device=hw.device) if val is not None else None
-    n = x.shape[0]
-    batch_size = min(config.batch_size, n)
-    distributed.local_batch_size(batch_size, world)  # batch_size is global: W equal shards
-    steps_per_epoch = n // batch_size  # the ragged last batch is dropped: tiny batches upset BN
-    total_steps = max(1, round(config.epochs * steps_per_epoch))
-    num_epochs = math.ceil(total_steps / steps_per_epoch)
-    augment = _augmenter(config)
-    flops_per_example = training_flops(model, tuple(data.in_shape))
 
-    optimizer = make_optimizer(model, config)
-    scaler = torch.amp.GradScaler(hw.device.type) if hw.precision == "float16" else None
-    generator = torch.Generator(hw.device).manual_seed(config.seed)
-    state = RunState(model, optimizer, generator, scaler)
-    history = History(hardware=hw.describe(), run_dir=run_path)
-    sums = {"loss": 0.0, "correct": 0.0, "seen": 0}  # this epoch's running totals
-    best_value: float | None = None
-    since_best = 0
-    if run_path is not None:
-        if world.is_main:  # the other ranks of a distributed run only read the run directory
-            run_path.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(run_path / "config.json", config.to_json())
-            atomic_write_text(run_path / "config.toml", config.to_toml())
-        if resume:
-            extra = load_state(run_path / "state", state)
-            history.records = extra["records"]
-            sums = extra["sums"]
-            best_value, since_best = extra["best_value"], extra["since_best"]
-            history.best = extra["best"]
+def _obey_control(run: Run) -> None:
+    """Between two steps: wait while paused, end on stop, take a new learning rate."""
+    control = run.hooks.control
+    if control is None:
+        return
+    if control.wait_while_paused():
+        raise Stopped
+    lr = control.take_lr()
+    if lr is not None:
+        # the schedule keeps its shape from here on, scaled so that this step runs at ``lr``
+        run.lr_scale = 1.0
+        scheduled = run.lr_at(run.state.step)
+        run.lr_scale = lr / scheduled if scheduled > 0 else lr / run.config.lr
 
-    def checkpoint(name: str, record: dict[str, Any] | None) -> None:
-        assert run_path is not None
-        if not world.is_main:
-            return
-        save_checkpoint(
-            run_path / name, model, config=config, data=data, step=state.step,
-            epoch=record["epoch"] if record else state.epoch, metrics=record,
-        )  # fmt: skip
 
-    def save_resume_state() -> None:
-        if run_path is not None and world.is_main:
-            extra = {"records": history.records, "sums": sums, "best_value": best_value}
-            extra.update(since_best=since_best, best=history.best, config=config.to_dict())
-            save_state(run_path / "state", state, extra)
+def _step(run: Run, epoch: EpochClock) -> None:
+    """One optimiser step on the next batch of the epoch's order, then the callbacks."""
+    state, config = run.state, run.config
+    assert state.order is not None and run.display is not None
+    i = state.step - epoch.first
+    index = state.order[i * run.batch_size : (i + 1) * run.batch_size]
+    run.lr = run.lr_at(state.step)
+    set_lr(state.optimizer, run.lr)
+    xb, yb, aug = distributed.shard_batch(run.x[index], run.y[index], run.augment, state.generator)
+    loss, correct = _train_step(run.net, xb, yb, state, run.hw, config, aug)
+    state.step += 1
+    if not math.isfinite(loss):
+        raise TrainingError(_non_finite_message(run, loss))
+    run.totals.loss += loss * len(index)
+    run.totals.correct += correct
+    run.totals.seen += len(index)
+    rate = epoch.images_per_s(state.step, run.batch_size)
+    if run.hooks.on_step is not None:
+        fraction = state.step / run.steps_per_epoch
+        info = StepInfo(state.step, fraction, loss, correct / len(index), run.lr, rate)
+        run.hooks.on_step(info)
+    if config.save_every and state.step % config.save_every == 0 and state.step < epoch.last:
+        _save_resume_state(run)
+    if config.verbose == 1 and (state.step % 10 == 0 or state.step == epoch.last):
+        seen = max(run.totals.seen, 1)
+        done = state.step - epoch.first
+        run.display.update(done, run.totals.loss / seen, run.totals.correct / seen, rate)
 
-    lr = config.lr
-    final_val_logits: torch.Tensor | None = None
-    display = ProgressDisplay(config.verbose if world.is_main else 0, num_epochs)
-    board = None  # TensorBoard event files, written by rank 0 only
-    if config.tensorboard and run_path is not None and world.is_main:
-        from convlens.train.tensorboard import TensorBoardLog
 
-        board = TensorBoardLog(run_path)
-    ranks = f" x {world.world_size} processes" if world.is_distributed else ""
-    display.message(f"training on {hw.describe()}{ranks}: {n:,} examples, {total_steps:,} steps")
-    model.train()
-    try:
-        while state.step < total_steps:
-            epoch = state.epoch
-            first = epoch * steps_per_epoch
-            last = min(first + steps_per_epoch, total_steps)
-            if state.order is None or state.step == first:
-                state.order = torch.randperm(n, generator=generator, device=hw.device)
-            display.start_epoch(epoch, last - first, state.step - first)
-            start, start_step = time.perf_counter(), state.step
-            while state.step < last:
-                i = state.step - first
-                index = state.order[i * batch_size : (i + 1) * batch_size]
-                lr = config.lr * lr_factor(config, state.step, total_steps, steps_per_epoch)
-                set_lr(optimizer, lr)
-                xb, yb, aug = distributed.shard_batch(x[index], y[index], augment, state.generator)
-                loss, correct = _train_step(net, xb, yb, state, hw, config, aug)
-                state.step += 1
-                if not math.isfinite(loss):
-                    where = (
-                        f" {run_path / 'last'}"
-                        if run_path and (run_path / "last.json").exists()
-                        else ""
-                    )
-                    raise TrainingError(
-                        f"the loss became {loss} at step {state.step} (epoch {epoch + 1}); lower the "
-                        f"learning rate (now {lr:.3g}) or clip gradients (--grad-clip 1)"
-                        + (f"; the last good checkpoint is{where}." if where else ".")
-                    )
-                sums["loss"] += loss * len(index)
-                sums["correct"] += correct
-                sums["seen"] += len(index)
-                if on_step is not None:
-                    on_step(state.step)
-                if config.save_every and state.step % config.save_every == 0 and state.step < last:
-                    save_resume_state()
-                if config.verbose == 1 and (state.step % 10 == 0 or state.step == last):
-                    rate = (state.step - start_step) * batch_size / (time.perf_counter() - start)
-                    seen = max(sums["seen"], 1)
-                    display.update(
-                        state.step - first, sums["loss"] / seen, sums["correct"] / seen, rate
-                    )
-            seconds = time.perf_counter() - start
-            seen = max(sums["seen"], 1)
-            record: dict[str, Any] = {"epoch": epoch + 1, "step": state.step}
-            record.update(loss=sums["loss"] / seen, acc=sums["correct"] / seen, lr=lr, time=seconds)
-            record["images_per_s"] = (state.step - start_step) * batch_size / max(seconds, 1e-9)
-            if flops_per_example:
-                record["flops_per_s"] = record["images_per_s"] * flops_per_example
-            if val_x is not None and (
-                (epoch + 1) % config.eval_every == 0 or state.step == total_steps
-            ):
-                logits = logits_of(net, val_x, hw, config.eval_batch_size, config.tta)
-                final_val_logits = logits if state.step == total_steps else None
-                scores = metrics_from_logits(logits, val.y, val.num_classes, full=False)
-                record.update(val_loss=scores["loss"], val_acc=scores["acc"])
-            history.records.append(record)
-            sums = {"loss": 0.0, "correct": 0.0, "seen": 0}
-            state.epoch += 1
-            monitor = config.monitor if config.monitor in record else "loss"
-            improved = monitor in record and _monitor_better(monitor, record[monitor], best_value)
-            if improved:
-                best_value, since_best, history.best = record[monitor], 0, record
-            else:
-                since_best += 1
-            if run_path is not None and world.is_main:
-                _write_metrics(run_path, history.records)
-                if board is not None:
-                    board.log(record)
-                if improved:
-                    checkpoint("best", record)
-                checkpoint("last", record)
-            save_resume_state()
-            display.end_epoch(record)
-            if config.patience and since_best >= config.patience and state.step < total_steps:
-                history.stopped = "early_stopping"
-                display.message(f"early stopping: no better {monitor} for {since_best} epochs")
-                break
-    except KeyboardInterrupt:
-        display.close()
-        history.stopped = "interrupted"
-        if run_path is not None:
-            save_resume_state()
-            checkpoint("last", history.records[-1] if history.records else None)
-        display.message("interrupted: state saved" + (f" in {run_path}" if run_path else ""))
-        return history
-    finally:
-        display.close()
-        if board is not None:
-            board.close()
-    if test is not None:
-        if test is val and final_val_logits is not None:
-            logits = final_val_logits  # the same data, just scored by the same weights
-        else:
-            logits = logits_of(
-                net, test.float_x(device=hw.device), hw, config.eval_batch_size, config.tta
-            )
-        history.test = metrics_from_logits(logits, test.y, test.num_classes)
-    return history
+def _non_finite_message(run: Run, loss: float) -> str:
+    """What to do about a NaN or infinite loss; settings are named by their TrainConfig field."""
+    last = run.run_path / "last.json" if run.run_path is not None else None
+    where = (
+        f"; the last good checkpoint is {last.with_suffix('')}" if last and last.exists() else ""
+    )
+    return (
+        f"the loss became {loss} at step {run.state.step} (epoch {run.state.epoch + 1}); lower "
+        f"the learning rate (now lr={run.lr:.3g}) or clip gradients (grad_clip=1){where}."
+    )
 
 
 def _train_step(
@@ -350,3 +338,107 @@ def _train_step(
     else:
         optimizer.step()
     return value, correct
+
+
+# --- closing an epoch and the run -------------------------------------------------------------
+
+
+def _validate(run: Run, record: dict[str, Any]) -> None:
+    """Add val_loss and val_acc to the record on evaluation epochs and at the end of the run."""
+    at_end = run.state.step == run.total_steps
+    due = (run.state.epoch + 1) % run.config.eval_every == 0 or at_end
+    if run.val_x is None or not due:
+        return
+    config = run.config
+    logits = logits_of(run.net, run.val_x, run.hw, config.eval_batch_size, config.tta)
+    run.final_val_logits = logits if at_end else None
+    scores = metrics_from_logits(logits, run.val.y, run.val.num_classes, full=False)
+    record.update(val_loss=scores["loss"], val_acc=scores["acc"])
+
+
+def _close_epoch(run: Run, record: dict[str, Any]) -> bool:
+    """Keep the record, track the best epoch, write files; return True to stop early."""
+    config, history = run.config, run.history
+    history.records.append(record)
+    run.totals = Totals()
+    run.state.epoch += 1
+    monitor = config.monitor if config.monitor in record else "loss"
+    improved = run.best.update(monitor, record[monitor])
+    if improved:
+        history.best = record
+    if run.run_path is not None and run.world.is_main:
+        _write_metrics(run.run_path, history.records)
+        if run.board is not None:
+            run.board.log(record)
+        if improved:
+            _checkpoint(run, "best", record)
+        _checkpoint(run, "last", record)
+    _save_resume_state(run)
+    assert run.display is not None
+    run.display.end_epoch(record)
+    if run.hooks.on_epoch is not None:
+        run.hooks.on_epoch(dict(record))
+    patience = config.patience
+    if patience and run.best.since >= patience and run.state.step < run.total_steps:
+        history.outcome = "early_stopping"
+        run.display.message(f"early stopping: no better {monitor} for {run.best.since} epochs")
+        return True
+    return False
+
+
+def _write_metrics(run_dir: Path, records: list[dict[str, Any]]) -> None:
+    import json
+
+    atomic_write_text(run_dir / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in records))
+    keys = list(dict.fromkeys(k for r in records for k in r))
+    rows = [",".join(keys)] + [
+        ",".join("" if r.get(k) is None else str(r[k]) for k in keys) for r in records
+    ]
+    atomic_write_text(run_dir / "metrics.csv", "\n".join(rows) + "\n")
+
+
+def _checkpoint(run: Run, name: str, record: dict[str, Any] | None) -> None:
+    if run.run_path is None or not run.world.is_main:
+        return
+    save_checkpoint(
+        run.run_path / name, run.model, config=run.config, data=run.data, step=run.state.step,
+        epoch=record["epoch"] if record else run.state.epoch, metrics=record,
+    )  # fmt: skip
+
+
+def _save_resume_state(run: Run) -> None:
+    if run.run_path is None or not run.world.is_main:
+        return
+    extra = {
+        "records": run.history.records,
+        "sums": asdict(run.totals),
+        "best_value": run.best.value,
+        "since_best": run.best.since,
+        "best": run.history.best,
+        "config": run.config.to_dict(),
+        "lr_scale": run.lr_scale,
+    }
+    save_state(run.run_path / "state", run.state, extra)
+
+
+def _end_early(run: Run, outcome: str) -> None:
+    """Ctrl-C or a stop request: keep a resumable state and the last weights, then return."""
+    assert run.display is not None
+    run.display.close()
+    run.history.outcome, run.history.stopped = outcome, True
+    if run.run_path is not None:
+        _save_resume_state(run)
+        _checkpoint(run, "last", run.history.records[-1] if run.history.records else None)
+    where = f" in {run.run_path}" if run.run_path else ""
+    run.display.message(f"{outcome}: state saved{where}")
+
+
+def _final_test(run: Run) -> dict[str, Any]:
+    """Full metrics (per class, confusion) on the test data with the final weights."""
+    test, config = run.test, run.config
+    if test is run.val and run.final_val_logits is not None:
+        logits = run.final_val_logits  # the same data, already scored by the same weights
+    else:
+        x = test.float_x(device=run.hw.device)
+        logits = logits_of(run.net, x, run.hw, config.eval_batch_size, config.tta)
+    return metrics_from_logits(logits, test.y, test.num_classes)

@@ -1,0 +1,153 @@
+"""The state one training run carries from step to step, and the History it returns.
+
+``fit`` (in ``loop.py``) prepares a ``Run`` once; its named steps (train an epoch, validate, close
+the epoch, end early) all read and update that one value instead of sharing a dozen locals.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from convlens.train import distributed
+from convlens.train.callbacks import StepInfo, TrainControl
+from convlens.train.config import TrainConfig
+from convlens.train.device import Hardware
+from convlens.train.optim import lr_factor
+from convlens.train.progress import ProgressDisplay
+from convlens.train.state import RunState
+
+
+@dataclass
+class History:
+    """Per-epoch metrics, like Keras's ``History``: ``history["val_acc"]`` is a list by epoch."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    best: dict[str, Any] | None = None  # the record with the best monitored metric
+    test: dict[str, Any] | None = None  # metrics on the test data after training
+    outcome: str = "completed"  # completed | early_stopping | interrupted (Ctrl-C) | stopped
+    stopped: bool = False  # ended before its last step by Ctrl-C or TrainControl.stop(): resumable
+    hardware: str = ""  # device, precision, layout and threads that were used
+    run_dir: Path | None = None
+
+    @property
+    def history(self) -> dict[str, list[Any]]:
+        keys = dict.fromkeys(k for r in self.records for k in r)
+        return {k: [r.get(k) for r in self.records] for k in keys}
+
+    def __getitem__(self, key: str) -> list[Any]:
+        return self.history[key]
+
+    def _repr_html_(self) -> str:  # Jupyter: the epoch table and the curves
+        from convlens.notebook import history_html
+
+        return history_html(self)
+
+
+# --- the parts of a run ---------------------------------------------------------------------
+
+
+@dataclass
+class Best:
+    """The best value of the monitored metric so far and the epochs since (for patience)."""
+
+    value: float | None = None
+    since: int = 0
+
+    def update(self, name: str, value: float | None) -> bool:
+        """Count one more epoch; return True when ``value`` is the best yet."""
+        if value is not None and _monitor_better(name, value, self.value):
+            self.value, self.since = value, 0
+            return True
+        self.since += 1
+        return False
+
+
+def _monitor_better(name: str, value: float, best: float | None) -> bool:
+    if best is None or math.isnan(best):
+        return not math.isnan(value)
+    return value < best if name.endswith("loss") else value > best
+
+
+@dataclass
+class Totals:
+    """The current epoch's running sums (saved mid-epoch, so a resumed epoch reports the same)."""
+
+    loss: float = 0.0
+    correct: float = 0.0
+    seen: int = 0
+
+
+@dataclass
+class Hooks:
+    """What the caller watches and steers the run with (see ``convlens.train.callbacks``)."""
+
+    on_step: Callable[[StepInfo], None] | None = None
+    on_epoch: Callable[[dict[str, Any]], None] | None = None
+    control: TrainControl | None = None
+
+
+class Stopped(Exception):
+    """TrainControl.stop() was asked for: end the run as Ctrl-C does."""
+
+
+@dataclass
+class Run:
+    """Everything ``fit`` prepares once and the steps below share."""
+
+    config: TrainConfig
+    model: nn.Module  # the caller's model: checkpoints and resume state hold its weights
+    net: nn.Module  # what runs forward: the model, wrapped in DDP and compiled when asked
+    hw: Hardware
+    world: distributed.World
+    data: Any
+    val: Any
+    test: Any
+    x: torch.Tensor  # (N, C, H, W) or (N, C, L), normalised, on the device
+    y: torch.Tensor
+    val_x: torch.Tensor | None
+    batch_size: int
+    steps_per_epoch: int
+    total_steps: int
+    state: RunState
+    history: History
+    hooks: Hooks
+    run_path: Path | None = None
+    augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None
+    flops_per_example: float | None = None
+    totals: Totals = field(default_factory=Totals)
+    best: Best = field(default_factory=Best)
+    lr_scale: float = 1.0  # TrainControl.set_lr's change to the schedule's height
+    lr: float = 0.0  # the learning rate of the latest step
+    final_val_logits: torch.Tensor | None = None
+    display: ProgressDisplay | None = None
+    board: Any = None  # TensorBoardLog, written by rank 0 only
+
+    @property
+    def num_epochs(self) -> int:
+        return math.ceil(self.total_steps / self.steps_per_epoch)
+
+    def lr_at(self, step: int) -> float:
+        factor = lr_factor(self.config, step, self.total_steps, self.steps_per_epoch)
+        return self.config.lr * self.lr_scale * factor
+
+
+@dataclass(frozen=True)
+class EpochClock:
+    """Where the epoch being trained starts and ends, in steps, and when it (re)started."""
+
+    first: int  # its first step in the whole run
+    last: int  # one past its last step
+    start_step: int  # the step it started from in this process (later than first on resume)
+    start_time: float
+
+    def images_per_s(self, step: int, batch_size: int) -> float:
+        seconds = max(time.perf_counter() - self.start_time, 1e-9)
+        return (step - self.start_step) * batch_size / seconds
