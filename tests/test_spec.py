@@ -11,9 +11,14 @@ from convlens.spec import (
     Flatten,
     GlobalAvgPool,
     Linear,
+    LocalConv,
     LocalResponseNorm,
+    Maxout,
     Pool,
+    RecurrentConv,
     Spec,
+    WeightedPool,
+    binomial_weights,
     expand_spec,
     format_spec,
     parse_spec,
@@ -25,6 +30,8 @@ CANONICAL = [
     "conv11x11x96s4-relu-pool3s2-lrn-conv5x5x256p2g2-relu-avgpool3s2p1",
     "conv3x3x64psame-bn-lrelu0.2-drop0.3-conv3x1x8s2x1p1x0d2nobias-sub2-flatten-fc10nobias-softmax",
     "conv3x3x8p1circular-tanh-sigmoid-softplus-gelu-elu-lrn3-drop",
+    "conv3x3x8p1-wavgpool3-local3x3x8-tiled3x3x8t2-maxout2-rcl3x3x32t3-gap-fc10",
+    "wavgpool5s2p1-local5x3x4s2p1-tiled2x2x4t3s2-maxout4",
 ]
 
 
@@ -70,6 +77,13 @@ def test_aliases_parse_to_canonical_form():
         ("conv3x3x6g4", 1, "conv3x3x6g4"),
         ("wobble", 1, "wobble"),
         ("drop1.5", 1, "drop1.5"),
+        ("conv3x3x6-wavgpool4", 2, "wavgpool4"),  # no central pixel
+        ("tiled3x3x8", 1, "tiled3x3x8"),  # tiles missing
+        ("local3x3x8t2", 1, "local3x3x8t2"),
+        ("rcl3x5x8t2", 1, "rcl3x5x8t2"),
+        ("rcl4x4x8t2", 1, "rcl4x4x8t2"),
+        ("rcl3x3x8t0", 1, "rcl3x3x8t0"),
+        ("maxout0", 1, "maxout0"),
     ],
 )
 def test_errors_name_token_and_position(text, position, token):
@@ -124,6 +138,12 @@ layer = st.one_of(
     conv1d,
     st.builds(Pool, kind=st.sampled_from(["max", "avg"]), kernel_size=st.integers(2, 4)),
     st.builds(Linear, out_features=st.integers(1, 1000), bias=st.booleans()),
+    st.builds(WeightedPool, kernel_size=st.sampled_from([1, 3, 5]), stride=st.sampled_from([None, 1, 2])),
+    st.builds(LocalConv, out_channels=st.integers(1, 64), kernel_size=st.tuples(small, small),
+              tiles=st.integers(0, 3), stride=small, padding=st.integers(0, 2)),
+    st.builds(RecurrentConv, out_channels=st.integers(1, 64), kernel_size=st.sampled_from([1, 3, 5]),
+              steps=small),
+    st.builds(Maxout, pool_size=small),
     st.sampled_from([Activation("relu"), Activation("tanh"), Activation("lrelu", 0.2), BatchNorm(),
                      LocalResponseNorm(3), Dropout(0.25), Flatten(), GlobalAvgPool()]),
 )  # fmt: skip
@@ -144,3 +164,27 @@ def test_default_activations_follow_each_weighted_layer_but_the_last():
         == "conv3x3x4-tanh-flatten-fc2"
     )
     assert format_spec(expand_spec(parse_spec("fc10-fc2"), 1, activation=None)) == "fc10-fc2"
+
+
+def test_the_new_layers_parse_to_the_objects_written():
+    spec = parse_spec("wavgpool3s2p1-local3x3x8-tiled3x3x8t2s2-maxout2-rcl3x3x32t3")
+    assert spec.layers == (
+        WeightedPool(3, 2, 1),
+        LocalConv(8, (3, 3)),
+        LocalConv(8, (3, 3), tiles=2, stride=2),
+        Maxout(2),
+        RecurrentConv(32, 3, 3),
+    )
+
+
+def test_weighted_pool_weights_are_pascals_triangle():
+    assert binomial_weights(1) == [1.0]
+    assert binomial_weights(3) == [0.25, 0.5, 0.25]
+    assert binomial_weights(5) == [1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16]
+
+
+def test_the_rcl_and_local_layers_get_the_default_activation_rule():
+    # local and tiled convolutions are weighted layers: the default ReLU follows them; an rcl
+    # applies its own ReLU at every step, so none is added after it
+    expanded = expand_spec(parse_spec("local3x3x4-rcl3x3x4t2-tiled3x3x4t2-fc2"), 3)
+    assert format_spec(expanded) == "local3x3x4-relu-rcl3x3x4t2-tiled3x3x4t2-relu-flatten-fc2"

@@ -9,13 +9,15 @@ reaches every layer, and each module is built from it. Children are named like t
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-import torch
 from torch import nn
 
+from convlens import modules as M
 from convlens.analysis.geometry import LayerInfo, analyze
+from convlens.errors import SpecError
+from convlens.modules import GlobalAvgPoolFlat
 from convlens.spec import (
     Activation,
     BatchNorm,
@@ -25,19 +27,18 @@ from convlens.spec import (
     GlobalAvgPool,
     Layer,
     Linear,
+    LocalConv,
     LocalResponseNorm,
+    Maxout,
     Pool,
+    RecurrentConv,
     Spec,
+    WeightedPool,
     expand_spec,
     parse_spec,
 )
 
-
-class GlobalAvgPoolFlat(nn.Module):
-    """Average over every spatial position: (N, C, *spatial) -> (N, C)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mean(dim=tuple(range(2, x.dim())))
+__all__ = ["GlobalAvgPoolFlat", "build_model"]
 
 
 def build_model(
@@ -48,6 +49,9 @@ def build_model(
     strict: bool = False,
 ) -> nn.Sequential:
     """Build the torch network that a spec describes, for inputs of ``in_shape`` (no batch dim).
+
+    ``in_shape`` is channels first, as PyTorch stores it: C x H x W (``(3, 32, 32)``), C x L for
+    1-D nets, (F,) for vectors. A slide's "32x32x3" (H x W x C) is ``(3, 32, 32)`` here.
 
     >>> model = build_model("conv5x5x6-pool2-conv5x5x16-pool2-fc120-fc84-fc10", (1, 32, 32))
     >>> model.fc1
@@ -65,56 +69,80 @@ def build_model(
 
 
 def _module(layer: Layer, row: LayerInfo) -> nn.Module:
-    in_shape = row.in_shape
-    nd = len(in_shape) - 1
-    if isinstance(layer, Conv):
-        cls: Any = nn.Conv1d if layer.ndim == 1 else nn.Conv2d
-        return cls(
-            in_shape[0],
-            layer.out_channels,
-            kernel_size=layer.kernel_size,
-            stride=row.stride,
-            padding=row.padding,
-            dilation=row.dilation,
-            groups=layer.groups,
-            bias=layer.bias,
-            padding_mode=layer.padding_mode,
-        )
-    if isinstance(layer, Pool):
-        if layer.kind == "avg":
-            avg = nn.AvgPool1d if nd == 1 else nn.AvgPool2d
-            # count_include_pad=True is torch's default and the lectures' plain mean
-            return avg(layer.kernel_size, layer.step, layer.padding)
-        mx = nn.MaxPool1d if nd == 1 else nn.MaxPool2d
-        return mx(layer.kernel_size, layer.step, layer.padding)
-    if isinstance(layer, Linear):
-        return nn.Linear(in_shape[0], layer.out_features, bias=layer.bias)
-    if isinstance(layer, Activation):
-        return _activation(layer)
-    if isinstance(layer, BatchNorm):
-        bn = nn.BatchNorm1d if nd <= 1 else nn.BatchNorm2d
-        return bn(in_shape[0], eps=layer.eps, momentum=layer.momentum)
-    if isinstance(layer, LocalResponseNorm):
-        return nn.LocalResponseNorm(layer.size, layer.alpha, layer.beta, layer.k)
-    if isinstance(layer, Dropout):
-        return nn.Dropout(layer.p)
-    if isinstance(layer, Flatten):
-        return nn.Flatten()
-    if isinstance(layer, GlobalAvgPool):
-        return GlobalAvgPoolFlat()
-    raise TypeError(f"no torch module for {layer!r}")
+    make = TORCH.get(type(layer))
+    if make is None:
+        raise SpecError(f"{row.name}: there is no torch module for {type(layer).__name__}")
+    return make(layer, row)
 
 
-def _activation(layer: Activation) -> nn.Module:
-    if layer.name == "lrelu":
-        return nn.LeakyReLU(layer.negative_slope)
-    if layer.name == "softmax":
-        return nn.Softmax(dim=1)
-    return {
-        "relu": nn.ReLU,
-        "sigmoid": nn.Sigmoid,
-        "tanh": nn.Tanh,
-        "softplus": nn.Softplus,
-        "gelu": nn.GELU,
-        "elu": nn.ELU,
-    }[layer.name]()
+def _conv(layer: Conv, row: LayerInfo) -> nn.Module:
+    cls: Any = nn.Conv1d if layer.ndim == 1 else nn.Conv2d
+    return cls(
+        row.in_shape[0],
+        layer.out_channels,
+        kernel_size=layer.kernel_size,
+        stride=row.stride,
+        padding=row.padding,
+        dilation=row.dilation,
+        groups=layer.groups,
+        bias=layer.bias,
+        padding_mode=layer.padding_mode,
+    )
+
+
+def _pool(layer: Pool, row: LayerInfo) -> nn.Module:
+    one_d = len(row.in_shape) == 2
+    if layer.kind == "avg":
+        # count_include_pad=True is torch's default and the lectures' plain mean
+        avg = nn.AvgPool1d if one_d else nn.AvgPool2d
+        return avg(layer.kernel_size, layer.step, layer.padding)
+    mx = nn.MaxPool1d if one_d else nn.MaxPool2d
+    return mx(layer.kernel_size, layer.step, layer.padding)
+
+
+def _batchnorm(layer: BatchNorm, row: LayerInfo) -> nn.Module:
+    bn = nn.BatchNorm1d if len(row.in_shape) <= 2 else nn.BatchNorm2d
+    return bn(row.in_shape[0], eps=layer.eps, momentum=layer.momentum)
+
+
+_ACTIVATIONS: dict[str, Callable[[Activation], nn.Module]] = {
+    "relu": lambda a: nn.ReLU(),
+    "sigmoid": lambda a: nn.Sigmoid(),
+    "tanh": lambda a: nn.Tanh(),
+    "softplus": lambda a: nn.Softplus(),
+    "gelu": lambda a: nn.GELU(),
+    "elu": lambda a: nn.ELU(),
+    "softmax": lambda a: nn.Softmax(dim=1),
+    "lrelu": lambda a: nn.LeakyReLU(a.negative_slope),
+}
+
+# the torch implementation of every spec layer class
+TORCH: dict[type, Callable[[Any, LayerInfo], nn.Module]] = {
+    Conv: _conv,
+    Pool: _pool,
+    WeightedPool: lambda layer, row: M.WeightedAvgPool(
+        layer.kernel_size, layer.step, layer.padding, len(row.in_shape) - 1
+    ),
+    LocalConv: lambda layer, row: M.LocalConv2d(
+        row.in_shape[0],
+        layer.out_channels,
+        layer.kernel_size,
+        (row.in_shape[1], row.in_shape[2]),
+        layer.tiles,
+        layer.stride,
+        layer.padding,
+    ),
+    RecurrentConv: lambda layer, row: M.RecurrentConv2d(
+        row.in_shape[0], layer.out_channels, layer.kernel_size, layer.steps
+    ),
+    Maxout: lambda layer, row: M.Maxout(layer.pool_size),
+    Linear: lambda layer, row: nn.Linear(row.in_shape[0], layer.out_features, bias=layer.bias),
+    Activation: lambda layer, row: _ACTIVATIONS[layer.name](layer),
+    BatchNorm: _batchnorm,
+    LocalResponseNorm: lambda layer, row: nn.LocalResponseNorm(
+        layer.size, layer.alpha, layer.beta, layer.k
+    ),
+    Dropout: lambda layer, row: nn.Dropout(layer.p),
+    Flatten: lambda layer, row: nn.Flatten(),
+    GlobalAvgPool: lambda layer, row: GlobalAvgPoolFlat(),
+}

@@ -112,6 +112,19 @@ EXPECTED = {
     "googlenet": 6_624_904,
     "googlenet_5x5": GOOGLENET_5X5,
     "googlenet_naive": _googlenet_naive(),
+    # inception (3a) on 192 channels (Szegedy et al. 2015, Table 1): 1x1 64 | 1x1 96, 3x3 128 |
+    # 1x1 16, 5x5 32 | pool, 1x1 32; bias-free convs with batch norm, then fc 256 -> 10
+    "inception3a": conv(192, 64, 1, False)
+    + conv(192, 96, 1, False)
+    + conv(96, 128, 3, False)
+    + conv(192, 16, 1, False)
+    + conv(16, 32, 5, False)
+    + conv(192, 32, 1, False)
+    + bn(64 + 96 + 128 + 16 + 32 + 32)
+    + fc(256, 10),
+    # Liang & Hu 2015, section 4: conv 5x5 of K = 96, four RCLs each with a feed-forward and a
+    # recurrent 3x3 filter bank and one bias, softmax layer; the paper quotes 0.67 M
+    "rcnn": conv(3, 96, 5) + 4 * (2 * 96 * 96 * 9 + 96) + fc(96, 10),
     "resnet18": 11_689_512,
     "resnet34": 21_797_672,
     "resnet50": 25_557_032,

@@ -75,6 +75,10 @@ HAND = {
     "udl_cnn": 15,  # 3, 7, 15
     "cifar_tutorial": 16,  # conv 5 (5), pool 2 (6, jump 2), conv 5 (14), pool 2 (16)
     "fast28": 18,  # 3, 4 (jump 2), 8, 10 (jump 4), 18
+    # conv 5 (5), pool 3 s2 (7, jump 2); an RCL unrolled 3 steps crosses 4 3x3 convs on its
+    # longest path: + 4 * 2 * 2 = 16 each (23, 39); pool 3 s2 (43, jump 4); two RCLs + 32 each
+    # (75, 107); the global 7x7 max pool at jump 4 (+ 24): 131
+    "rcnn": 131,
 }
 
 
@@ -202,6 +206,7 @@ MEASURED = [
     ("cifar_tutorial", {}, (3, 48, 48)),
     ("fast28", {}, (1, 48, 48)),
     ("fast32", {}, (3, 96, 96)),
+    ("rcnn", {"width": 4}, (3, 200, 200)),  # the field does not depend on the width
 ]
 MEASURED_SLOW = [
     ("vgg16", {}, (3, 288, 288)),

@@ -11,7 +11,7 @@ from convlens.errors import ConfigError
 from convlens.models import create_model, list_models, model_info
 from convlens.models.registry import families
 
-FAMILIES = ["lenet", "alexnet", "vgg", "googlenet", "resnet", "mlp", "mnist1d", "small"]
+FAMILIES = ["lenet", "alexnet", "vgg", "googlenet", "resnet", "mlp", "mnist1d", "small", "rcnn"]
 
 
 def test_every_family_is_present_and_the_names_are_unique():

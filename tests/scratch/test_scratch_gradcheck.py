@@ -17,7 +17,9 @@ def test_every_op_is_checked():
     for name in ("linear", "conv1d (im2col)", "conv2d (naive)", "true convolution 2d (im2col)",
                  "maxpool2d k3 s2 p1", "avgpool1d k3 s2 p1", "dropout (fixed mask)",
                  "batch norm 2d (train)", "local response norm", "softmax", "gelu",
-                 "conv2d, reflect padding", "softplus", "softmax cross-entropy"):  # fmt: skip
+                 "conv2d, reflect padding", "softplus", "softmax cross-entropy",
+                 "weighted average pool 2d k3 s2 p1", "locally connected 2d",
+                 "tiled convolution 2d", "recurrent conv layer (T = 2)", "maxout 3"):  # fmt: skip
         assert name in ops
 
 

@@ -10,25 +10,26 @@ are never visited by the window; ``LayerInfo.unused`` says how many of those are
 padding) pixels, and ``strict=True`` refuses any layer that does not fit exactly, in the lectures'
 words: "3x3 filter with stride 3 does not fit a 7x7 input: (7 - 3)/3 + 1 = 2.33".
 
-Receptive fields follow the recurrence of Araujo, Norris & Sim, "Computing Receptive Fields of
-Convolutional Neural Networks", Distill 2019 (coordinates of input pixel centres, 0-based):
+Each spec layer class has one rule in ``RULES`` that gives its row: output shape, weights and
+biases, MACs, and the receptive field that it passes on (the rule of
+``convlens.analysis.receptive_field``, Araujo et al., Distill 2019).
 
-    r_out     = r_in + (F_eff - 1) * j_in         receptive field size
-    j_out     = j_in * S                           jump: input pixels between adjacent outputs
-    start_out = start_in + ((F_eff - 1)/2 - P) * j_in   centre of the first output's field
-
-MACs count the multiply-accumulates of conv and fc weights (bias additions, pooling, norms and
-activations are not counted); FLOPs = 2 x MACs. Peers disagree on this, so the unit is always
-printed.
+MACs count the multiply-accumulates of weights: convolutions (shared, local, tiled, recurrent),
+fc layers and the fixed weights of weighted-average pooling; bias additions, max and average
+pooling, norms and activations are not counted; FLOPs = 2 x MACs. This is the convention of
+PyTorch's FLOP counter, which ``convlens.analysis.trace`` uses for any module (see
+``convlens.analysis.summary``). Peers disagree on it, so the unit is always printed.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
-from convlens.errors import ConfigError, LayerFitError
+from convlens.analysis.receptive_field import Field, effective_kernel
+from convlens.errors import ConfigError, LayerFitError, SpecError
 from convlens.spec import (
     Activation,
     BatchNorm,
@@ -38,9 +39,13 @@ from convlens.spec import (
     GlobalAvgPool,
     Layer,
     Linear,
+    LocalConv,
     LocalResponseNorm,
+    Maxout,
     Pool,
+    RecurrentConv,
     Spec,
+    WeightedPool,
     expand_spec,
     format_layer,
     parse_spec,
@@ -83,11 +88,6 @@ class LayerInfo:
 # ---------------------------------------------------------------------------------------------
 # One dimension
 # ---------------------------------------------------------------------------------------------
-
-
-def effective_kernel(kernel_size: int, dilation: int = 1) -> int:
-    """Extent of a dilated kernel: D(F - 1) + 1."""
-    return dilation * (kernel_size - 1) + 1
 
 
 def same_padding(kernel_size: int, dilation: int = 1) -> int:
@@ -159,39 +159,10 @@ def _num(x: float) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Whole layers
+# Whole layers: one rule per spec layer class
 # ---------------------------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class _Field:
-    """Receptive-field state carried from layer to layer (one value per spatial dimension)."""
-
-    rf: tuple[int, ...]
-    jump: tuple[int, ...]
-    start: tuple[float, ...]
-    extent: tuple[int, ...]  # spatial size of the map that reaches the layer (kept through flatten)
-
-    @staticmethod
-    def of_input(spatial: tuple[int, ...]) -> _Field:
-        nd = len(spatial)
-        return _Field((1,) * nd, (1,) * nd, (0.0,) * nd, spatial)
-
-    def window(self, kernel, stride, padding, dilation, out_extent) -> _Field:
-        rf, jump, start = [], [], []
-        for r, j, s0, k, st, p, d in zip(
-            self.rf, self.jump, self.start, kernel, stride, padding, dilation
-        ):
-            extent = effective_kernel(k, d)
-            rf.append(r + (extent - 1) * j)
-            start.append(s0 + ((extent - 1) / 2 - p) * j)
-            jump.append(j * st)
-        return _Field(tuple(rf), tuple(jump), tuple(start), tuple(out_extent))
-
-    def whole_map(self) -> _Field:
-        """A layer that sees every position of the map (fc after flatten, global pooling)."""
-        n = self.extent
-        return self.window(n, (1,) * len(n), (0,) * len(n), (1,) * len(n), (1,) * len(n))
+Rule = Callable[[Any, LayerInfo, bool, Field], tuple[LayerInfo, Field]]
 
 
 def layer_arithmetic(
@@ -200,135 +171,202 @@ def layer_arithmetic(
     *,
     name: str = "",
     strict: bool = False,
-    field: _Field | None = None,
+    field: Field | None = None,
 ) -> LayerInfo:
     """Shapes, parameters, MACs and receptive field of one spec layer on one input shape."""
     in_shape = tuple(int(v) for v in in_shape)
     if field is None:
-        field = _Field.of_input(in_shape[1:] if len(in_shape) > 1 else ())
+        field = Field.of_input(in_shape[1:] if len(in_shape) > 1 else ())
     info, _ = _arith(layer, in_shape, name or type(layer).__name__.lower(), strict, field)
     return info
 
 
-def _arith(layer: Layer, in_shape: tuple[int, ...], name: str, strict: bool, field: _Field):
+def _arith(layer: Layer, in_shape: tuple[int, ...], name: str, strict: bool, field: Field):
+    rule = RULES.get(type(layer))
+    if rule is None:
+        raise SpecError(f"{layer!r} is not a spec layer")
     base = LayerInfo(name=name, kind="", in_shape=in_shape, out_shape=in_shape)
-    spatial = in_shape[1:] if len(in_shape) > 1 else ()
+    info, new = rule(layer, base, strict, field)
+    return replace(info, rf=new.rf, jump=new.jump, start=new.start), new
 
-    if isinstance(layer, Conv):
-        if len(in_shape) != layer.ndim + 1:
-            want = "C x L" if layer.ndim == 1 else "C x H x W"
-            raise LayerFitError(
-                f"a {layer.ndim}-D conv needs a {want} input, but receives {_shape(in_shape)}"
-            )
-        c_in = in_shape[0]
-        if c_in % layer.groups:
-            raise LayerFitError(f"{c_in} input channels do not divide into {layer.groups} groups")
-        assert isinstance(layer.stride, tuple) and isinstance(layer.dilation, tuple)
-        if layer.padding == "same":
-            padding = tuple(same_padding(k, d) for k, d in zip(layer.kernel_size, layer.dilation))
-        else:
-            padding = layer.padding
-        out = tuple(
-            conv_output_size(n, k, s, p, d, strict=strict, ndim=layer.ndim)
-            for n, k, s, p, d in zip(
-                spatial, layer.kernel_size, layer.stride, padding, layer.dilation
-            )
+
+def _windowed(
+    base: LayerInfo,
+    kind: str,
+    out_channels: int,
+    window,
+    strict: bool,
+    field: Field,
+    what: str = "filter",
+) -> tuple[LayerInfo, Field]:
+    """A layer that slides a window over the maps: (kernel, stride, padding, dilation)."""
+    kernel, stride, padding, dilation = window
+    spatial = base.in_shape[1:]
+    nd = len(spatial)
+    out = tuple(
+        conv_output_size(n, k, s, p, d, strict=strict, what=what, ndim=nd)
+        for n, k, s, p, d in zip(spatial, kernel, stride, padding, dilation)
+    )
+    info = replace(
+        base,
+        kind=kind,
+        out_shape=(out_channels, *out),
+        kernel_size=tuple(kernel),
+        stride=tuple(stride),
+        padding=tuple(padding),
+        dilation=tuple(dilation),
+        unused=_unused(spatial, kernel, stride, padding, dilation),
+        note=fit_note(spatial, kernel, stride, padding, dilation),
+    )
+    return info, field.window(kernel, stride, padding, dilation, out)
+
+
+def _with_params(info: LayerInfo, weights: int, biases: int, macs: int) -> LayerInfo:
+    return replace(info, weights=weights, biases=biases, trainable=weights + biases, macs=macs)
+
+
+def _needs_maps(layer: Layer, in_shape: tuple[int, ...], nd: tuple[int, ...] = (1, 2)) -> None:
+    if len(in_shape) - 1 not in nd:
+        want = " or ".join({1: "C x L", 2: "C x H x W"}[d] for d in nd)
+        raise LayerFitError(
+            f"{format_layer(layer)} needs a {want} input, but receives {_shape(in_shape)}"
         )
-        fan_in = (c_in // layer.groups) * math.prod(layer.kernel_size)
-        weights = layer.out_channels * fan_in
-        biases = layer.out_channels if layer.bias else 0
-        new = field.window(layer.kernel_size, layer.stride, padding, layer.dilation, out)
-        info = replace(
-            base,
-            kind=f"conv{layer.ndim}d",
-            out_shape=(layer.out_channels, *out),
-            kernel_size=layer.kernel_size,
-            stride=layer.stride,
-            padding=padding,
-            dilation=layer.dilation,
-            weights=weights,
-            biases=biases,
-            trainable=weights + biases,
-            macs=layer.out_channels * math.prod(out) * fan_in,
-            unused=_unused(spatial, layer.kernel_size, layer.stride, padding, layer.dilation),
-            note=fit_note(spatial, layer.kernel_size, layer.stride, padding, layer.dilation),
+
+
+def _conv(layer: Conv, base: LayerInfo, strict: bool, field: Field):
+    in_shape = base.in_shape
+    _needs_maps(layer, in_shape, (layer.ndim,))
+    c_in = in_shape[0]
+    if c_in % layer.groups:
+        raise LayerFitError(f"{c_in} input channels do not divide into {layer.groups} groups")
+    assert isinstance(layer.stride, tuple) and isinstance(layer.dilation, tuple)
+    if layer.padding == "same":
+        padding = tuple(same_padding(k, d) for k, d in zip(layer.kernel_size, layer.dilation))
+    else:
+        padding = layer.padding
+    window = (layer.kernel_size, layer.stride, padding, layer.dilation)
+    info, new = _windowed(base, f"conv{layer.ndim}d", layer.out_channels, window, strict, field)
+    fan_in = (c_in // layer.groups) * math.prod(layer.kernel_size)
+    weights = layer.out_channels * fan_in
+    macs = math.prod(info.out_shape) * fan_in
+    return _with_params(info, weights, layer.out_channels if layer.bias else 0, macs), new
+
+
+def _pool(layer: Pool, base: LayerInfo, strict: bool, field: Field):
+    _needs_maps(layer, base.in_shape)
+    nd = len(base.in_shape) - 1
+    window = ((layer.kernel_size,) * nd, (layer.step,) * nd, (layer.padding,) * nd, (1,) * nd)
+    what = "pooling window" if layer.kind != "sub" else "sub-sampling"
+    kind = {"max": "maxpool", "avg": "avgpool", "sub": "subsample"}[layer.kind]
+    return _windowed(base, kind, base.in_shape[0], window, strict, field, what)
+
+
+def _weighted_pool(layer: WeightedPool, base: LayerInfo, strict: bool, field: Field):
+    # a weighted sum: one multiply-accumulate per window pixel, per output value
+    _needs_maps(layer, base.in_shape)
+    nd = len(base.in_shape) - 1
+    window = ((layer.kernel_size,) * nd, (layer.step,) * nd, (layer.padding,) * nd, (1,) * nd)
+    info, new = _windowed(base, "wavgpool", base.in_shape[0], window, strict, field, "window")
+    return replace(info, macs=math.prod(info.out_shape) * layer.kernel_size**nd), new
+
+
+def _local(layer: LocalConv, base: LayerInfo, strict: bool, field: Field):
+    # weights per output position (local) or per position modulo the tiles (tiled):
+    # params = banks * C_out * (C_in * KH * KW) + banks * C_out, banks = H_out * W_out or T * T;
+    # MACs are a convolution's, H_out * W_out * C_out * (C_in * KH * KW), shared or not
+    _needs_maps(layer, base.in_shape, (2,))
+    window = (layer.kernel_size, (layer.stride,) * 2, (layer.padding,) * 2, (1, 1))
+    kind = "local2d" if layer.tiles == 0 else "tiled2d"
+    info, new = _windowed(base, kind, layer.out_channels, window, strict, field)
+    banks = math.prod(info.out_shape[1:]) if layer.tiles == 0 else layer.tiles**2
+    fan_in = base.in_shape[0] * math.prod(layer.kernel_size)
+    macs = math.prod(info.out_shape) * fan_in
+    weights = banks * layer.out_channels * fan_in
+    return _with_params(info, weights, banks * layer.out_channels, macs), new
+
+
+def _recurrent_conv(layer: RecurrentConv, base: LayerInfo, strict: bool, field: Field):
+    # x(0) = f(w_f * u + b), then T steps x(t) = f(w_f * u + w_r * x(t-1) + b): w_f * u is
+    # computed once, w_r * x runs T times. The longest path crosses T + 1 convolutions, so the
+    # field grows by (K - 1) * jump at each of them (Liang & Hu 2015, section 3.2).
+    _needs_maps(layer, base.in_shape, (2,))
+    k, c, c_in = layer.kernel_size, layer.out_channels, base.in_shape[0]
+    pad = (k - 1) // 2
+    window = ((k, k), (1, 1), (pad, pad), (1, 1))
+    info, first = _windowed(base, "rcl2d", c, window, strict, field)
+    positions = math.prod(info.out_shape[1:])
+    w_f, w_r = c * c_in * k * k, c * c * k * k
+    macs = positions * (w_f + layer.steps * w_r)
+    new = first.repeat(layer.steps, (k, k), (pad, pad), (1, 1))
+    return _with_params(info, w_f + w_r, c, macs), new
+
+
+def _maxout(layer: Maxout, base: LayerInfo, strict: bool, field: Field):
+    c = base.in_shape[0]
+    if c % layer.pool_size:
+        raise LayerFitError(
+            f"maxout{layer.pool_size} needs channels that divide into groups of "
+            f"{layer.pool_size}, but receives {c}"
         )
-        return _with_field(info, new), new
+    return replace(base, kind="maxout", out_shape=(c // layer.pool_size, *base.in_shape[1:])), field
 
-    if isinstance(layer, Pool):
-        if len(in_shape) < 2:
-            raise LayerFitError(
-                f"pooling needs maps (C x L or C x H x W), but receives {_shape(in_shape)}"
-            )
-        nd = len(spatial)
-        k, s, p = (layer.kernel_size,) * nd, (layer.step,) * nd, (layer.padding,) * nd
-        what = "pooling window" if layer.kind != "sub" else "sub-sampling"
-        out = tuple(
-            conv_output_size(n, k[0], s[0], p[0], strict=strict, what=what, ndim=nd)
-            for n in spatial
+
+def _linear(layer: Linear, base: LayerInfo, strict: bool, field: Field):
+    if len(base.in_shape) != 1:
+        raise LayerFitError(
+            f"fc{layer.out_features} needs a vector, but receives {_shape(base.in_shape)}; "
+            "add flatten or gap before it"
         )
-        new = field.window(k, s, p, (1,) * nd, out)
-        kind = {"max": "maxpool", "avg": "avgpool", "sub": "subsample"}[layer.kind]
-        info = replace(
-            base,
-            kind=kind,
-            out_shape=(in_shape[0], *out),
-            kernel_size=k,
-            stride=s,
-            padding=p,
-            dilation=(1,) * nd,
-            unused=_unused(spatial, k, s, p, (1,) * nd),
-            note=fit_note(spatial, k, s, p, (1,) * nd),
-        )
-        return _with_field(info, new), new
-
-    if isinstance(layer, Linear):
-        if len(in_shape) != 1:
-            raise LayerFitError(
-                f"fc{layer.out_features} needs a vector, but receives {_shape(in_shape)}; "
-                "add flatten or gap before it"
-            )
-        weights = in_shape[0] * layer.out_features
-        biases = layer.out_features if layer.bias else 0
-        new = field.whole_map()
-        info = replace(
-            base,
-            kind="linear",
-            out_shape=(layer.out_features,),
-            weights=weights,
-            biases=biases,
-            trainable=weights + biases,
-            macs=weights,
-        )
-        return _with_field(info, new), new
-
-    if isinstance(layer, GlobalAvgPool):
-        if len(in_shape) < 2:
-            raise LayerFitError(f"gap needs maps, but receives {_shape(in_shape)}")
-        new = field.whole_map()
-        return _with_field(replace(base, kind="gap", out_shape=(in_shape[0],)), new), new
-
-    if isinstance(layer, Flatten):
-        info = replace(base, kind="flatten", out_shape=(math.prod(in_shape),))
-        return _with_field(info, field), field
-
-    if isinstance(layer, BatchNorm):
-        c = in_shape[0]
-        info = replace(base, kind="batchnorm", weights=c, biases=c, trainable=2 * c)
-        return _with_field(info, field), field
-
-    other: str | None = {LocalResponseNorm: "lrn", Dropout: "dropout"}.get(type(layer))
-    if isinstance(layer, Activation):
-        other = "leakyrelu" if layer.name == "lrelu" else layer.name
-    if other is None:
-        raise LayerFitError(f"{layer!r} is not a spec layer")
-    if isinstance(layer, LocalResponseNorm) and len(in_shape) < 2:
-        raise LayerFitError(f"lrn needs maps, but receives {_shape(in_shape)}")
-    return _with_field(replace(base, kind=other), field), field
+    weights = base.in_shape[0] * layer.out_features
+    info = replace(base, kind="linear", out_shape=(layer.out_features,))
+    biases = layer.out_features if layer.bias else 0
+    return _with_params(info, weights, biases, weights), field.whole_map()
 
 
-def _with_field(info: LayerInfo, field: _Field) -> LayerInfo:
-    return replace(info, rf=field.rf, jump=field.jump, start=field.start)
+def _gap(layer: GlobalAvgPool, base: LayerInfo, strict: bool, field: Field):
+    if len(base.in_shape) < 2:
+        raise LayerFitError(f"gap needs maps, but receives {_shape(base.in_shape)}")
+    return replace(base, kind="gap", out_shape=(base.in_shape[0],)), field.whole_map()
+
+
+def _flatten(layer: Flatten, base: LayerInfo, strict: bool, field: Field):
+    return replace(base, kind="flatten", out_shape=(math.prod(base.in_shape),)), field
+
+
+def _batchnorm(layer: BatchNorm, base: LayerInfo, strict: bool, field: Field):
+    c = base.in_shape[0]
+    return _with_params(replace(base, kind="batchnorm"), c, c, 0), field
+
+
+def _lrn(layer: LocalResponseNorm, base: LayerInfo, strict: bool, field: Field):
+    if len(base.in_shape) < 2:
+        raise LayerFitError(f"lrn needs maps, but receives {_shape(base.in_shape)}")
+    return replace(base, kind="lrn"), field
+
+
+def _activation(layer: Activation, base: LayerInfo, strict: bool, field: Field):
+    return replace(base, kind="leakyrelu" if layer.name == "lrelu" else layer.name), field
+
+
+def _dropout(layer: Dropout, base: LayerInfo, strict: bool, field: Field):
+    return replace(base, kind="dropout"), field
+
+
+RULES: dict[type, Rule] = {
+    Conv: _conv,
+    Pool: _pool,
+    WeightedPool: _weighted_pool,
+    LocalConv: _local,
+    RecurrentConv: _recurrent_conv,
+    Maxout: _maxout,
+    Linear: _linear,
+    GlobalAvgPool: _gap,
+    Flatten: _flatten,
+    BatchNorm: _batchnorm,
+    LocalResponseNorm: _lrn,
+    Activation: _activation,
+    Dropout: _dropout,
+}
 
 
 def _unused(spatial, kernel, stride, padding, dilation) -> tuple[int, ...]:
@@ -343,24 +381,13 @@ def _unused(spatial, kernel, stride, padding, dilation) -> tuple[int, ...]:
 # Whole specs
 # ---------------------------------------------------------------------------------------------
 
-_PREFIX: dict[type, str] = {
-    Conv: "conv",
-    Pool: "pool",
-    Linear: "fc",
-    BatchNorm: "bn",
-    LocalResponseNorm: "lrn",
-    Dropout: "drop",
-    Flatten: "flatten",
-    GlobalAvgPool: "gap",
-}
-
 
 def layer_names(spec: Spec) -> list[str]:
     """Module names for a spec's layers: conv1, relu1, pool1, conv2, ..., fc1, fc2."""
     counts: dict[str, int] = {}
     names = []
     for layer in spec:
-        prefix = layer.name if isinstance(layer, Activation) else _PREFIX.get(type(layer), "layer")
+        prefix = layer.prefix
         counts[prefix] = counts.get(prefix, 0) + 1
         names.append(f"{prefix}{counts[prefix]}")
     return names
@@ -383,7 +410,7 @@ def analyze(
     if not shape or any(v < 1 for v in shape):
         raise ConfigError(f"input shape must be positive sizes such as 3x32x32, not {shape}")
     expanded = expand_spec(parse_spec(spec), len(shape), activation)
-    field = _Field.of_input(shape[1:] if len(shape) > 1 else ())
+    field = Field.of_input(shape[1:] if len(shape) > 1 else ())
     rows: list[LayerInfo] = []
     for name, layer in zip(layer_names(expanded), expanded):
         try:

@@ -4,6 +4,26 @@ A ``Summary`` is a value: rows (``LayerInfo``) plus totals. Its text form is the
 renders as Markdown, CSV, JSON and HTML (``_repr_html_`` for notebooks). Specs are summarised by
 arithmetic alone (no torch); any ``nn.Module`` by forward hooks on the meta device. On a spec-built
 network both give the same rows.
+
+MACs (multiply-accumulates, for one sample; FLOPs = 2 x MACs). For a module, PyTorch's FLOP
+counter (``torch.utils.flop_counter.FlopCounterMode``) is the authority: every convolution and
+matrix product that runs is counted, and a row gets what ran while its module ran, less what its
+submodules did. So a conv, linear or matmul written as a function call on the model's own
+parameters counts on the row of the module that calls it, a module called twice counts twice, and
+a weight that two modules share counts its parameters once (on the first row) and its MACs on
+every call. Where this agrees with the lectures' per-layer convention (conv: C_out x H_out x W_out
+x C_in/groups x K x K; fc: in x out) the numbers are the same. The differences, all by the
+counter's rules:
+
+* biases: not counted (an addition, not a multiply-accumulate), as in the spec arithmetic;
+* normalisation (batch norm, LRN, layer norm), activations, max and average pooling: not counted;
+  weighted-average pooling runs as a fixed-weight convolution and is counted (K x K per output);
+* attention: the matrix products of ``scaled_dot_product_attention`` (Q K^T and the weighted sum of
+  V) are counted, the softmax is not;
+* recurrent layers (LSTM, GRU, RNN): the gates' matrix products, per step, 4 x (in x hidden +
+  hidden x hidden) for an LSTM and 3 x (...) for a GRU; the gate non-linearities and elementwise
+  products are not counted. This needs the meta-device trace: a real CPU forward pass runs fused
+  kernels that the counter does not see.
 """
 
 from __future__ import annotations
@@ -24,9 +44,14 @@ from convlens.analysis.geometry import (
     parse_shape,
 )
 from convlens.errors import LayerFitError, SpecError
+from convlens.shapes import shape_text
+from convlens.tables import Column, decimal_text, render_table, wrap_text
 
 # layer kinds grouped the way the lectures compare them
-KIND_GROUPS = {"conv1d": "conv", "conv2d": "conv", "conv3d": "conv", "linear": "fc"}
+KIND_GROUPS = {
+    "conv1d": "conv", "conv2d": "conv", "conv3d": "conv", "local2d": "conv", "tiled2d": "conv",
+    "rcl2d": "conv", "linear": "fc",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -88,7 +113,21 @@ class Summary:
 
     # -- renderers --------------------------------------------------------------------------
 
-    def table_rows(self) -> list[list[str]]:
+    HEADERS = (
+        "layer", "kind", "kernel", "input", "output", "weights", "biases",
+        "params", "MACs", "RF", "jump", "note",
+    )  # fmt: skip
+    # layer, kind and note may wrap; shapes and counts are never wrapped or cut
+    COLUMNS = (
+        Column("layer", wrap=True), Column("kind", wrap=True), Column("kernel", wrap=True),
+        Column("input", fixed=True, left=True), Column("output", fixed=True, left=True),
+        Column("weights", fixed=True), Column("biases", fixed=True), Column("params", fixed=True),
+        Column("MACs", fixed=True), Column("RF", fixed=True, left=True),
+        Column("jump", fixed=True, left=True), Column("note", wrap=True),
+    )  # fmt: skip
+
+    def table_rows(self, channels_last: bool = False) -> list[list[str]]:
+        """The table's cells as text; ``channels_last`` writes shapes as the slides do (HxWxC)."""
         out = []
         for r in self.rows:
             out.append(
@@ -96,8 +135,8 @@ class Summary:
                     r.name,
                     r.kind,
                     _window_text(r),
-                    format_shape(r.in_shape),
-                    format_shape(r.out_shape),
+                    shape_text(r.in_shape, channels_last),
+                    shape_text(r.out_shape, channels_last),
                     f"{r.weights:,}",
                     f"{r.biases:,}",
                     f"{r.params:,}",
@@ -109,18 +148,21 @@ class Summary:
             )
         return out
 
-    HEADERS = (
-        "layer", "kind", "kernel/stride/pad/dil", "input", "output", "weights", "biases",
-        "params", "MACs", "RF", "jump", "note",
-    )  # fmt: skip
+    def heading(self, channels_last: bool = False) -> str:
+        order = "H x W x C" if channels_last and len(self.in_shape) > 1 else ""
+        shape = shape_text(self.in_shape, channels_last) + (f", {order}" if order else "")
+        return f"{self.title or 'summary'}  (input {shape})"
 
     def footer(self) -> list[str]:
         lines = [
             f"params: {self.total_params:,} (trainable {self.trainable_params:,}), "
-            f"{self.param_mb:,.2f} MB as float32 (MB = 10^6 bytes; {self.param_bytes / 2**20:,.2f} MiB)",
-            f"compute per sample: {_si(self.total_macs)}MACs = {_si(self.total_flops)}FLOPs "
-            "(1 MAC = 1 multiply + 1 add = 2 FLOPs; conv and fc weights only)",
-            f"activations per sample: {self.activation_bytes / 1e6:,.3f} MB (float32 outputs of every layer)",
+            f"{self.param_bytes:,} bytes as float32 = {decimal_text(self.param_mb)} MB "
+            f"(10^6 bytes) = {decimal_text(self.param_bytes / 2**20)} MiB (2^20 bytes)",
+            f"compute per sample: {self.total_macs:,} MACs = {self.total_flops:,} FLOPs "
+            f"({_si(self.total_macs)}MACs; 1 MAC = 1 multiply + 1 add = 2 FLOPs; "
+            "as PyTorch's FLOP counter counts)",
+            f"activations per sample: {self.activation_bytes:,} bytes = "
+            f"{decimal_text(self.activation_bytes / 1e6)} MB (float32 outputs of every layer)",
         ]
         shares = self.shares()
         if shares:
@@ -132,38 +174,37 @@ class Summary:
             )
         if self.rf:
             lines.append(f"receptive field of the output: {format_shape(self.rf)} input pixels")
+        lines.append(
+            "kernel: window size, then s stride, p padding, d dilation where they are not 1, 0, 1"
+        )
         lines.extend(self.notes)
         if self.error:
             lines.append(f"error: {self.error}")
         return lines
 
-    def to_text(self, width: int = 140) -> str:
-        from rich.console import Console
+    def to_text(self, width: int | None = 140, channels_last: bool = False) -> str:
+        """The table and its footer in ``width`` columns (``None``: as wide as it needs).
 
-        console = Console(file=io.StringIO(), width=width, color_system=None, record=True)
-        console.print(self.rich_table())
-        for line in self.footer():
-            console.print(line, highlight=False, markup=False)
-        return console.export_text()
-
-    def rich_table(self) -> Any:
-        from rich import box
-        from rich.table import Table
-
-        title = self.title or "summary"
-        table = Table(title=f"{title}  (input {format_shape(self.in_shape)})", box=box.SIMPLE_HEAD)
-        for i, h in enumerate(self.HEADERS):
-            table.add_column(h, justify="right" if 5 <= i <= 8 else "left", no_wrap=i < 5)
-        for row in self.table_rows():
-            table.add_row(*row)
-        return table
+        Counts and shapes are never wrapped or cut: narrower widths wrap the names and notes,
+        then switch to one stacked record per layer.
+        """
+        table = render_table(
+            self.COLUMNS,
+            self.table_rows(channels_last),
+            width=width,
+            title=self.heading(channels_last),
+        )
+        footer = [part for line in self.footer() for part in wrap_text(line, width, "  ")]
+        return table + "\n\n" + "\n".join(footer) + "\n"
 
     def __str__(self) -> str:
         return self.to_text()
 
-    def to_markdown(self) -> str:
-        lines = ["| " + " | ".join(self.HEADERS) + " |", "|" + "---|" * len(self.HEADERS)]
-        lines += ["| " + " | ".join(row) + " |" for row in self.table_rows()]
+    def to_markdown(self, channels_last: bool = False) -> str:
+        align = ["---:" if c.fixed and not c.left else "---" for c in self.COLUMNS]
+        lines = [f"**{self.heading(channels_last)}**", ""]
+        lines += ["| " + " | ".join(self.HEADERS) + " |", "|" + "|".join(align) + "|"]
+        lines += ["| " + " | ".join(row) + " |" for row in self.table_rows(channels_last)]
         return "\n".join(lines) + "\n\n" + "\n".join(f"- {line}" for line in self.footer()) + "\n"
 
     def to_csv(self) -> str:
@@ -200,14 +241,22 @@ class Summary:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
 
-    def to_html(self) -> str:
+    def to_html(self, channels_last: bool = False) -> str:
         head = "".join(f"<th>{html.escape(h)}</th>" for h in self.HEADERS)
+        # numbers right-aligned and never broken across lines
+        styles = [
+            ' style="text-align:right;white-space:nowrap"' if c.fixed and not c.left
+            else ' style="white-space:nowrap"' if c.fixed else ""
+            for c in self.COLUMNS
+        ]  # fmt: skip
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
-            for row in self.table_rows()
+            "<tr>"
+            + "".join(f"<td{st}>{html.escape(c)}</td>" for st, c in zip(styles, row))
+            + "</tr>"
+            for row in self.table_rows(channels_last)
         )
         foot = "".join(f"<li>{html.escape(line)}</li>" for line in self.footer())
-        title = html.escape(f"{self.title or 'summary'} (input {format_shape(self.in_shape)})")
+        title = html.escape(self.heading(channels_last))
         return (
             f'<div class="convlens-summary"><p><b>{title}</b></p>'
             f'<table border="1" style="border-collapse:collapse;font-family:monospace">'
@@ -217,9 +266,18 @@ class Summary:
     def _repr_html_(self) -> str:
         return self.to_html()
 
-    def render(self, fmt: str = "table") -> str:
-        renderers = {"table": self.to_text, "md": self.to_markdown, "markdown": self.to_markdown,
-                     "csv": self.to_csv, "json": self.to_json, "html": self.to_html}  # fmt: skip
+    def render(
+        self, fmt: str = "table", width: int | None = 140, channels_last: bool = False
+    ) -> str:
+        """One format by name; CSV and JSON are data and keep convlens's C x H x W order."""
+        renderers = {
+            "table": lambda: self.to_text(width, channels_last),
+            "md": lambda: self.to_markdown(channels_last),
+            "markdown": lambda: self.to_markdown(channels_last),
+            "csv": self.to_csv,
+            "json": self.to_json,
+            "html": lambda: self.to_html(channels_last),
+        }
         if fmt not in renderers:
             raise SpecError(f"unknown format {fmt!r}; choose one of {', '.join(renderers)}")
         return renderers[fmt]()
@@ -265,7 +323,9 @@ def summarize(
 ) -> Summary:
     """Summarise a spec (text, ``Spec`` or layer list) or any ``torch.nn.Module``.
 
-    ``in_shape`` excludes the batch dimension (``(3, 32, 32)`` or ``"3x32x32"``); a module built by
+    ``in_shape`` excludes the batch dimension and is always channels first, C x H x W
+    (``(3, 32, 32)`` or ``"3x32x32"``), C x L for 1-D nets; a slide's "32x32x3" must be turned
+    around first (``convlens.shapes.read_shape`` does it for typed text). A module built by
     convlens remembers its own. A layer that does not fit ends the table early and its reason is
     kept in ``Summary.error``, unless ``strict=True``, which raises ``LayerFitError`` instead.
     """

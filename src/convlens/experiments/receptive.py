@@ -1,8 +1,8 @@
 """How the receptive field grows with depth, stride, pooling and dilation.
 
 Each family is a spec that stacks the same stage several times; the receptive field of every
-stage comes from the summary rows (r_out = r_in + (k_eff - 1) * j_in, j_out = j_in * s; Araujo,
-Norris & Sim, "Computing receptive fields of convolutional neural networks", Distill 2019).
+stage comes from the summary rows (the rule of ``convlens.analysis.receptive_field``:
+r_out = r_in + (k_eff - 1) * j_in, j_out = j_in * s; Araujo, Norris & Sim, Distill 2019).
 Stacking stride-1 convolutions grows the field linearly (2L + 1 for 3-wide kernels); a stride or
 a pooling layer multiplies the jump, so every later kernel covers more input, and dilations
 1, 2, 4, 8 double it at every layer (3, 7, 15, 31) at the cost of no parameters at all.
@@ -64,10 +64,10 @@ def stage_fields(family: Family, in_shape: tuple[int, ...] = IN_SHAPE) -> list[d
 
 def _visible_width(row, width: int) -> int:
     """Width of the central unit's analytic field that lies inside the image (not the padding)."""
-    centre = row.out_shape[-1] // 2
-    mid = row.start[-1] + centre * row.jump[-1]
-    lo, hi = mid - (row.rf[-1] - 1) / 2, mid + (row.rf[-1] - 1) / 2
-    return int(min(hi, width - 1) - max(lo, 0) + 1)
+    from convlens.analysis.receptive_field import field_box
+
+    centre = tuple(n // 2 for n in row.out_shape[1:])
+    return field_box(row, centre).visible((width,) * len(centre))[-1]
 
 
 def measured_field(spec: str, in_shape: tuple[int, ...] = IN_SHAPE) -> int:
@@ -83,7 +83,8 @@ def measured_field(spec: str, in_shape: tuple[int, ...] = IN_SHAPE) -> int:
     x = torch.ones((1, *in_shape), requires_grad=True)
     out = model(x)
     centre = tuple(s // 2 for s in out.shape[2:])
-    out[(0, 0, *centre)].backward()
+    unit = (0, 0, *centre)
+    out[unit].backward()
     assert x.grad is not None
     cols = torch.nonzero(x.grad[0, 0].abs().sum(0)).flatten()  # input columns that matter
     return int(cols.max() - cols.min() + 1) if len(cols) else 0

@@ -22,6 +22,7 @@ import importlib
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from convlens.errors import ConfigError
@@ -29,7 +30,9 @@ from convlens.errors import ConfigError
 Builder = Callable[..., Any]  # (num_classes, in_channels, **options) -> nn.Module
 
 # family modules, imported the first time the registry is used (keeps `import convlens` light)
-_FAMILY_MODULES = ("lenet", "alexnet", "vgg", "googlenet", "resnet", "mlp", "mnist1d", "small")
+_FAMILY_MODULES = (
+    "lenet", "alexnet", "vgg", "googlenet", "resnet", "mlp", "mnist1d", "small", "rcnn"
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -129,13 +132,22 @@ def _lookup(name: str) -> tuple[ModelInfo, Builder]:
 
 
 def create_model(
-    name: str, num_classes: int | None = None, in_channels: int | None = None, **kwargs: Any
+    name: str,
+    num_classes: int | None = None,
+    in_channels: int | None = None,
+    *,
+    weights: str | Path | None = None,
+    **kwargs: Any,
 ) -> Any:
     """Build a zoo model: ``create_model("vgg16", num_classes=10, small_input=True)``.
 
     ``num_classes`` and ``in_channels`` default to the model's own (``model_info(name)``); other
     keyword options are listed in ``model_info(name).options``. Works under
     ``with torch.device("meta"):`` to build even VGG-19 without allocating its weights.
+
+    ``weights``: a state dict file (``.pth``, ``.pt`` or ``.safetensors``) in convlens's or
+    torchvision's names, e.g. torchvision's ImageNet weights: ``create_model("vgg16",
+    weights="vgg16-397923af.pth")``. See ``convlens.models.weights``.
     """
     info, builder = _lookup(name)
     num_classes = info.num_classes if num_classes is None else num_classes
@@ -156,4 +168,8 @@ def create_model(
         model.in_shape = (in_channels, *info.in_shape[1:])
     model.model_name = info.name
     model.model_kwargs = dict(kwargs)  # what a checkpoint needs to build the same model again
+    if weights is not None:
+        from convlens.models.weights import load_pretrained
+
+        load_pretrained(model, weights)
     return model

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from convlens.scratch import connections as C
 from convlens.scratch import functional as F
 from convlens.scratch import layers as L
 from convlens.scratch import norm
@@ -97,60 +98,87 @@ def gradcheck_all(seed: int = 0) -> list[GradCheck]:
     """Every scratch op on small random inputs with awkward settings (stride, padding, dilation,
     groups, rectangular kernels); returns one row per (op, input or parameter)."""
     rng = np.random.default_rng(seed)
+    return _layers(rng) + _connections(rng) + _norms_and_activations(rng) + _losses(rng)
 
-    def randn(*shape):
-        return rng.standard_normal(shape)
 
-    results: list[GradCheck] = []
-    results += check_layer("linear", L.Linear(5, 3, rng=rng), randn(4, 5), rng)
+def _layers(rng: np.random.Generator) -> list[GradCheck]:
+    randn = rng.standard_normal
+    results = check_layer("linear", L.Linear(5, 3, rng=rng), randn((4, 5)), rng)
     for impl in ("im2col", "naive"):
         conv1 = L.Conv(4, 6, (3,), (2,), (1,), (2,), groups=2, impl=impl, rng=rng)
-        results += check_layer(f"conv1d ({impl})", conv1, randn(2, 4, 11), rng)
+        results += check_layer(f"conv1d ({impl})", conv1, randn((2, 4, 11)), rng)
         conv2 = L.Conv(4, 6, (3, 2), (2, 1), (1, 2), (1, 2), groups=2, impl=impl, rng=rng)
-        results += check_layer(f"conv2d ({impl})", conv2, randn(2, 4, 7, 6), rng)
+        results += check_layer(f"conv2d ({impl})", conv2, randn((2, 4, 7, 6)), rng)
         true = L.Conv(3, 2, (2, 3), impl=impl, flip=True, rng=rng)
-        results += check_layer(f"true convolution 2d ({impl})", true, randn(2, 3, 5, 5), rng)
+        results += check_layer(f"true convolution 2d ({impl})", true, randn((2, 3, 5, 5)), rng)
     for mode in ("circular", "reflect", "replicate"):
         conv = L.Conv(2, 3, (3, 2), (2, 1), (2, 1), padding_mode=mode, rng=rng)
-        results += check_layer(f"conv2d, {mode} padding", conv, randn(2, 2, 5, 4), rng)
+        results += check_layer(f"conv2d, {mode} padding", conv, randn((2, 2, 5, 4)), rng)
     for kind in ("max", "avg"):
-        results += check_layer(f"{kind}pool1d k3 s2 p1", L.Pool(kind, 3, 2, 1), randn(2, 3, 9), rng)
-        results += check_layer(
-            f"{kind}pool2d k3 s2 p1", L.Pool(kind, 3, 2, 1), randn(2, 3, 7, 6), rng
-        )
-        results += check_layer(f"{kind}pool2d k2", L.Pool(kind, 2), randn(2, 2, 6, 6), rng)
-    results += check_layer("global average pool", L.GlobalAvgPool(), randn(2, 3, 4, 5), rng)
-    results += check_layer("flatten", L.Flatten(), randn(2, 3, 2, 2), rng)
+        pool = L.Pool(kind, 3, 2, 1)
+        results += check_layer(f"{kind}pool1d k3 s2 p1", pool, randn((2, 3, 9)), rng)
+        results += check_layer(f"{kind}pool2d k3 s2 p1", pool, randn((2, 3, 7, 6)), rng)
+        results += check_layer(f"{kind}pool2d k2", L.Pool(kind, 2), randn((2, 2, 6, 6)), rng)
+    results += check_layer("global average pool", L.GlobalAvgPool(), randn((2, 3, 4, 5)), rng)
+    results += check_layer("flatten", L.Flatten(), randn((2, 3, 2, 2)), rng)
     drop = L.Dropout(0.3)
     results += check_layer(
         "dropout (fixed mask)",
         drop,
-        randn(3, 8),
+        randn((3, 8)),
         rng,
         before=lambda: setattr(drop, "rng", np.random.default_rng(1)),
     )
-    results += check_layer("batch norm 1d (train)", norm.BatchNorm(4), randn(6, 4), rng)
-    results += check_layer("batch norm 2d (train)", norm.BatchNorm(3), randn(4, 3, 3, 2), rng)
+    return results
+
+
+def _connections(rng: np.random.Generator) -> list[GradCheck]:
+    randn = rng.standard_normal
+    local = C.LocalConv(2, 3, (3, 2), (6, 5), stride=2, padding=1, rng=rng)
+    tiled = C.LocalConv(2, 3, (2, 2), (5, 6), tiles=2, padding=1, rng=rng)
+    rcl = C.RecurrentConv(2, 3, 3, steps=2, rng=rng)
+    # an rcl's gradient jumps where a ReLU switches: a bias of 3 keeps the pre-activations of
+    # this small random case away from 0, so central differences see a smooth function
+    rcl.params["bias"] = np.full(3, 3.0)
+    return (
+        check_layer("weighted average pool 2d k3 s2 p1", C.WeightedPool(3, 2, 1),
+                    randn((2, 3, 7, 6)), rng)
+        + check_layer("weighted average pool 1d k5", C.WeightedPool(5, 1, 2), randn((2, 2, 9)), rng)
+        + check_layer("locally connected 2d", local, randn((2, 2, 6, 5)), rng)
+        + check_layer("tiled convolution 2d", tiled, randn((2, 2, 5, 6)), rng)
+        + check_layer("recurrent conv layer (T = 2)", rcl, randn((2, 2, 4, 5)), rng)
+        + check_layer("maxout 3", C.Maxout(3), randn((2, 6, 3, 2)), rng)
+    )  # fmt: skip
+
+
+def _norms_and_activations(rng: np.random.Generator) -> list[GradCheck]:
+    randn = rng.standard_normal
+    results = check_layer("batch norm 1d (train)", norm.BatchNorm(4), randn((6, 4)), rng)
+    results += check_layer("batch norm 2d (train)", norm.BatchNorm(3), randn((4, 3, 3, 2)), rng)
     bn = norm.BatchNorm(3)
     bn.buffers["running_mean"], bn.buffers["running_var"] = randn(3), rng.uniform(0.5, 2, 3)
-    results += check_layer("batch norm 2d (eval)", bn, randn(4, 3, 3, 2), rng, train=False)
+    results += check_layer("batch norm 2d (eval)", bn, randn((4, 3, 3, 2)), rng, train=False)
     lrn = norm.LocalResponseNorm(size=3, alpha=0.5, beta=0.75, k=1.0)  # large alpha: a real test
-    results += check_layer("local response norm", lrn, randn(2, 5, 3, 2), rng)
+    results += check_layer("local response norm", lrn, randn((2, 5, 3, 2)), rng)
     results += check_layer(
-        "local response norm (even size)", norm.LocalResponseNorm(4, 0.3), randn(2, 6, 3), rng
+        "local response norm (even size)", norm.LocalResponseNorm(4, 0.3), randn((2, 6, 3)), rng
     )
     for name in ("relu", "sigmoid", "tanh", "softplus", "elu", "gelu", "lrelu", "softmax"):
-        results += check_layer(name, L.Activation(name), randn(4, 5), rng)
+        results += check_layer(name, L.Activation(name), randn((4, 5)), rng)
+    return results
 
+
+def _losses(rng: np.random.Generator) -> list[GradCheck]:
+    randn = rng.standard_normal
     labels = rng.integers(0, 5, 6)
-    results += check_loss("squared error", F.squared_error, randn(6, 3), randn(6, 3), rng)
+    results = check_loss("squared error", F.squared_error, randn((6, 3)), randn((6, 3)), rng)
     results += check_loss(
         "binary cross-entropy", F.binary_cross_entropy, rng.uniform(0.05, 0.95, (6, 2)),
         rng.integers(0, 2, (6, 2)).astype(float), rng,
     )  # fmt: skip
-    probs = F.softmax(randn(6, 5))
+    probs = F.softmax(randn((6, 5)))
     results += check_loss("cross-entropy", F.cross_entropy, probs, F.one_hot(labels, 5), rng)
     results += check_loss(
-        "softmax cross-entropy", F.softmax_cross_entropy, randn(6, 5), labels, rng
+        "softmax cross-entropy", F.softmax_cross_entropy, randn((6, 5)), labels, rng
     )
     return results

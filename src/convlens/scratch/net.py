@@ -14,7 +14,7 @@ function; the tests check forward and backward against torch.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 from convlens import spec as S
 from convlens.analysis.geometry import LayerInfo, analyze
 from convlens.errors import CheckpointError, SpecError
+from convlens.scratch import connections as C
 from convlens.scratch import layers as L
 from convlens.scratch import norm
 
@@ -124,37 +125,64 @@ def build_scratch(
 
 
 def _layer(layer: S.Layer, row: LayerInfo, rng, dtype, conv_impl: str) -> L.Layer:
-    if isinstance(layer, S.Conv):
-        return L.Conv(
-            row.in_shape[0],
-            layer.out_channels,
-            layer.kernel_size,
-            row.stride,
-            row.padding,
-            row.dilation,
-            layer.groups,
-            layer.bias,
-            impl=conv_impl,
-            padding_mode=layer.padding_mode,
-            rng=rng,
-            dtype=dtype,
-        )
-    if isinstance(layer, S.Pool):
-        return L.Pool(
-            "avg" if layer.kind == "avg" else "max", layer.kernel_size, layer.step, layer.padding
-        )
-    if isinstance(layer, S.Linear):
-        return L.Linear(row.in_shape[0], layer.out_features, layer.bias, rng=rng, dtype=dtype)
-    if isinstance(layer, S.Activation):
-        return L.Activation(layer.name, layer.negative_slope)
-    if isinstance(layer, S.BatchNorm):
-        return norm.BatchNorm(row.in_shape[0], layer.eps, layer.momentum, dtype=dtype)
-    if isinstance(layer, S.LocalResponseNorm):
-        return norm.LocalResponseNorm(layer.size, layer.alpha, layer.beta, layer.k)
-    if isinstance(layer, S.Dropout):
-        return L.Dropout(layer.p, rng=np.random.default_rng(rng.integers(2**32)))
-    if isinstance(layer, S.Flatten):
-        return L.Flatten()
-    if isinstance(layer, S.GlobalAvgPool):
-        return L.GlobalAvgPool()
-    raise SpecError(f"{row.name}: the scratch engine has no {type(layer).__name__} layer")
+    make = SCRATCH.get(type(layer))
+    if make is None:
+        raise SpecError(f"{row.name}: the scratch engine has no {type(layer).__name__} layer")
+    return make(layer, row, rng, dtype, conv_impl)
+
+
+def _conv(layer: S.Conv, row: LayerInfo, rng, dtype, conv_impl: str) -> L.Layer:
+    return L.Conv(
+        row.in_shape[0],
+        layer.out_channels,
+        layer.kernel_size,
+        row.stride,
+        row.padding,
+        row.dilation,
+        layer.groups,
+        layer.bias,
+        impl=conv_impl,
+        padding_mode=layer.padding_mode,
+        rng=rng,
+        dtype=dtype,
+    )
+
+
+def _local(layer: S.LocalConv, row: LayerInfo, rng, dtype, conv_impl: str) -> L.Layer:
+    in_size = (row.in_shape[1], row.in_shape[2])
+    return C.LocalConv(
+        row.in_shape[0], layer.out_channels, layer.kernel_size, in_size, layer.tiles,
+        layer.stride, layer.padding, rng=rng, dtype=dtype,
+    )  # fmt: skip
+
+
+# the NumPy implementation of every spec layer class: (layer, row, rng, dtype, conv_impl) -> Layer
+SCRATCH: dict[type, Callable[..., L.Layer]] = {
+    S.Conv: _conv,
+    S.Pool: lambda layer, row, *_: L.Pool(
+        "avg" if layer.kind == "avg" else "max", layer.kernel_size, layer.step, layer.padding
+    ),
+    S.WeightedPool: lambda layer, row, *_: C.WeightedPool(
+        layer.kernel_size, layer.step, layer.padding
+    ),
+    S.LocalConv: _local,
+    S.RecurrentConv: lambda layer, row, rng, dtype, _: C.RecurrentConv(
+        row.in_shape[0], layer.out_channels, layer.kernel_size, layer.steps, rng=rng, dtype=dtype
+    ),
+    S.Maxout: lambda layer, row, *_: C.Maxout(layer.pool_size),
+    S.Linear: lambda layer, row, rng, dtype, _: L.Linear(
+        row.in_shape[0], layer.out_features, layer.bias, rng=rng, dtype=dtype
+    ),
+    S.Activation: lambda layer, row, *_: L.Activation(layer.name, layer.negative_slope),
+    S.BatchNorm: lambda layer, row, rng, dtype, _: norm.BatchNorm(
+        row.in_shape[0], layer.eps, layer.momentum, dtype=dtype
+    ),
+    S.LocalResponseNorm: lambda layer, row, *_: norm.LocalResponseNorm(
+        layer.size, layer.alpha, layer.beta, layer.k
+    ),
+    S.Dropout: lambda layer, row, rng, *_: L.Dropout(
+        layer.p, rng=np.random.default_rng(rng.integers(2**32))
+    ),
+    S.Flatten: lambda layer, row, *_: L.Flatten(),
+    S.GlobalAvgPool: lambda layer, row, *_: L.GlobalAvgPool(),
+}

@@ -1,6 +1,7 @@
 """The input region one output unit sees: the analytic field from the summary and the measured one.
 
-The summary gives, per spatial dimension, the field size r, the jump j (input pixels between
+The analytic field (``FieldBox``, ``field_box``) lives in ``convlens.analysis.receptive_field``:
+the summary gives, per spatial dimension, the field size r, the jump j (input pixels between
 adjacent units) and the centre s of the first unit's field (Araujo, Norris & Sim, Distill 2019).
 Unit i's field is centred at s + i·j and spans r pixels: [s + i·j − (r − 1)/2, s + i·j + (r − 1)/2].
 Part of it may lie in the padding, outside the image.
@@ -14,58 +15,19 @@ max pooling, which pass gradient to only some inputs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from matplotlib.patches import Rectangle
 from torch import nn
 
-from convlens.analysis.geometry import LayerInfo
+from convlens.analysis.receptive_field import FieldBox, field_box
 from convlens.errors import ConfigError
-from convlens.viz.activations import capture, support_box  # noqa: F401  (re-exported)
+from convlens.torchutil import eval_mode
+from convlens.viz.activations import capture, support_box
 from convlens.viz.figures import new_figure, show_image
 
-
-@dataclass(frozen=True)
-class FieldBox:
-    """A unit's analytic receptive field: per spatial dimension the first and last input pixel."""
-
-    lo: tuple[float, ...]  # may be negative (the field reaches into the padding)
-    hi: tuple[float, ...]  # inclusive
-
-    @property
-    def size(self) -> tuple[int, ...]:
-        return tuple(round(h - lo + 1) for lo, h in zip(self.lo, self.hi))
-
-    def clipped(self, spatial: Sequence[int]) -> tuple[slice, ...]:
-        """The part inside an input of ``spatial`` size, as slices."""
-        return tuple(
-            slice(max(0, int(np.ceil(lo))), min(n, int(np.floor(h)) + 1))
-            for lo, h, n in zip(self.lo, self.hi, spatial)
-        )
-
-
-def field_box(row: LayerInfo, index: Sequence[int]) -> FieldBox:
-    """The analytic field of unit ``index`` (one int per spatial dim) of the layer in ``row``."""
-    if not row.rf:
-        raise ConfigError(f"layer {row.name!r} has no spatial receptive field in the summary")
-    if len(index) != len(row.rf):
-        raise ConfigError(
-            f"layer {row.name!r} has {len(row.rf)} spatial dimensions, so give {len(row.rf)} "
-            f"indices, not {len(index)}"
-        )
-    spatial = row.out_shape[1:] if len(row.out_shape) == len(row.rf) + 1 else ()
-    for i, n in zip(index, spatial):
-        if not 0 <= i < n:
-            raise ConfigError(
-                f"unit index {tuple(index)} is outside layer {row.name!r}'s {spatial} map"
-            )
-    centre = [s + i * j for s, i, j in zip(row.start, index, row.jump)]
-    half = [(r - 1) / 2 for r in row.rf]
-    return FieldBox(
-        tuple(c - h for c, h in zip(centre, half)), tuple(c + h for c, h in zip(centre, half))
-    )
+__all__ = ["FieldBox", "effective_field", "field_box", "plot_receptive_field", "support_box"]
 
 
 def effective_field(
@@ -78,22 +40,18 @@ def effective_field(
     """|∂y/∂x| summed over input channels for the unit at ``index`` (all channels summed if None)."""
     xb = torch.as_tensor(x).detach().float()
     xb = (xb.unsqueeze(0) if xb.dim() in (2, 3) else xb[:1]).clone().requires_grad_(True)
-    was_training = model.training
-    model.eval()
-    try:
-        with capture(model, [layer], keep_graph=True) as store:
-            model(xb)
-            a = store[layer]
-            spatial = tuple(a.shape[2:])
-            if len(index) != len(spatial) or any(not 0 <= i < n for i, n in zip(index, spatial)):
-                raise ConfigError(
-                    f"unit index {tuple(index)} is outside layer {layer!r}'s {spatial} map"
-                )
-            unit = a[(0, slice(None), *index)]
-            y = unit.sum() if channel is None else unit[channel]
-            (g,) = torch.autograd.grad(y, xb)
-    finally:
-        model.train(was_training)
+    with eval_mode(model), capture(model, [layer], keep_graph=True) as store:
+        model(xb)
+        a = store[layer]
+        spatial = tuple(a.shape[2:])
+        if len(index) != len(spatial) or any(not 0 <= i < n for i, n in zip(index, spatial)):
+            raise ConfigError(
+                f"unit index {tuple(index)} is outside layer {layer!r}'s {spatial} map"
+            )
+        where = (0, slice(None), *index)
+        unit = a[where]
+        y = unit.sum() if channel is None else unit[channel]
+        (g,) = torch.autograd.grad(y, xb)
     return g[0].abs().sum(0)
 
 
