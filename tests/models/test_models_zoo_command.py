@@ -110,3 +110,71 @@ def test_macs_and_sizes_match_torchvision(name):
     assert round(entry.macs / 1e9, 3) == gmacs
     if mib is not None:  # the file adds names and headers
         assert 0 <= mib - entry.param_mib < 0.05
+
+
+# -- the comparison slide (zoo --compare) --------------------------------------------------------
+
+SLIDE_DEPTHS = {"alexnet": 8, "vgg16": 16, "vgg19": 19, "googlenet": 22, "resnet50": 50,
+                "resnet152": 152}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=[pytest.mark.slow] if n in _DEEP else []) for n in SLIDE_DEPTHS]
+)
+def test_depth_is_counted_the_way_the_slide_counts(name):
+    import torch
+
+    from convlens.models import create_model
+    from convlens.models.comparison import weighted_depth
+
+    with torch.device("meta"):
+        model = create_model(name)
+    # AlexNet 5 conv + 3 fc; VGG 13 / 16 conv + 3 fc; GoogLeNet 3 stem convs + 9 modules x 2 on
+    # the longest branch + 1 fc; ResNet 1 + 3 x blocks (3-4-6-3 or 3-8-36-3) + 1 fc
+    assert weighted_depth(model, model.in_shape) == SLIDE_DEPTHS[name]
+
+
+def test_depth_of_small_nets():
+    import torch
+
+    from convlens.models import create_model
+    from convlens.models.comparison import weighted_depth
+
+    with torch.device("meta"):
+        assert weighted_depth(create_model("lenet5"), (1, 32, 32)) == 5  # 3 conv + 2 fc
+        assert weighted_depth(create_model("inception3a"), (192, 28, 28)) == 3  # 1x1, 3x3, fc
+
+
+def test_compare_sizes_are_params_times_four_bytes():
+    from convlens.models.comparison import compare
+
+    rows = {r.name: r for r in compare(["alexnet", "vgg16"])}
+    # torchvision num_params: 61,100,840 and 138,357,544; float32 = 4 bytes each
+    assert rows["alexnet"].param_bytes == 244_403_360
+    assert rows["alexnet"].mb == pytest.approx(244.40336)
+    assert rows["alexnet"].mib == pytest.approx(244_403_360 / 1_048_576)
+    assert rows["vgg16"].param_bytes == 553_430_176
+    assert rows["vgg16"].mib == pytest.approx(553_430_176 / 2**20)  # 527.79; the file: 527.796
+    assert (rows["vgg16"].conv_layers, rows["vgg16"].fc_layers) == (13, 3)
+    # torchvision AlexNet_Weights.IMAGENET1K_V1: acc@1 56.522, acc@5 79.066 -> errors
+    assert rows["alexnet"].published.top1 == pytest.approx(43.478)
+    assert rows["alexnet"].published.top5 == pytest.approx(20.934)
+    assert rows["vgg16"].slide.mb == 540
+
+
+def test_compare_command(capsys):
+    out = _zoo(capsys, "--compare", "-m", "lenet5", "--width", "200")
+    assert "lenet5" in out and "61,706" in out and "where they" not in out
+    assert "fit no single reading" in out
+    data = json.loads(_zoo(capsys, "--compare", "-m", "lenet5", "--format", "json"))
+    assert data["rows"][0]["depth"] == 5 and data["rows"][0]["published"] is None
+    assert main(["zoo", "--compare", "--family", "vgg"]) == 2
+    assert "--compare takes --model names" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_compare_slide_models(capsys):
+    out = _zoo(capsys, "--compare", "--width", "200")
+    for name, depth in SLIDE_DEPTHS.items():
+        assert any(line.split()[:2] == [name, str(depth)] for line in out.splitlines())
+    assert "3.57 is the ensemble's top-5" in out

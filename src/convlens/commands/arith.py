@@ -1,6 +1,6 @@
 """`convlens arith`: the lecture calculator for one conv or pooling layer.
 
-convlens arith --input 32x32 --channels 3 --kernel 5 --filters 10 --padding 2
+convlens arith --input 32x32x3 --kernel 5 --filters 10 --padding 2   (the slide's 760 parameters)
 """
 
 from __future__ import annotations
@@ -11,7 +11,13 @@ from typing import Any
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", "-i", required=True,
-                        help="input size: HxW (an image), CxHxW, or N (a 1-D signal of length N)")  # fmt: skip
+                        help="input size: HxWxC as the slides write it (32x32x3), CxHxW, HxW (an image), "
+                        "or N (a 1-D signal of length N)")  # fmt: skip
+    parser.add_argument("--layout", choices=("auto", "hwc", "chw"), default="auto",
+                        help="how to read a 3-number --input: hwc, chw, or auto (default: HxWxC when "
+                        "it ends in 1 or 3 and starts above 4, said on stderr)")  # fmt: skip
+    parser.add_argument("--hwc", action="store_true",
+                        help="print shapes as height x width x channels (the default when --input was)")  # fmt: skip
     parser.add_argument(
         "--channels", "-c", type=int, help="input channels (default 1, or C of CxHxW)"
     )
@@ -31,16 +37,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from convlens.analysis.geometry import (
-        effective_kernel,
-        format_shape,
-        layer_arithmetic,
-        parse_shape,
-    )
+    import sys
+
+    from convlens.analysis.geometry import effective_kernel, format_shape, layer_arithmetic
     from convlens.errors import ConfigError
+    from convlens.shapes import read_shape, shape_text
     from convlens.spec import Conv, Pool
 
-    dims = parse_shape(args.input)
+    read = read_shape(args.input, args.layout)
+    if read.note:
+        print(read.note, file=sys.stderr)
+    dims = read.shape
+    # answer in the order the question was asked: a slide's HxWxC input gets HxWxC shapes back
+    channels_last = args.hwc or bool(read.note) or (args.layout == "hwc" and len(dims) == 3)
     spatial: tuple[int, ...]
     if len(dims) == 3:
         channels, spatial = dims[0], dims[1:]
@@ -72,7 +81,12 @@ def run(args: argparse.Namespace) -> int:
         if args.pool
         else f"{args.filters} filter(s) {'x'.join([str(k)] * nd)}"
     )
-    print(f"input {format_shape((channels, *spatial))} (C x {'H x W' if nd == 2 else 'L'}), {what}, "
+    order = (
+        ("H x W x C" if nd == 2 else "L x C")
+        if channels_last
+        else f"C x {'H x W' if nd == 2 else 'L'}"
+    )
+    print(f"input {shape_text((channels, *spatial), channels_last)} ({order}), {what}, "
           f"stride {s}, padding {p}, dilation {d}")  # fmt: skip
     if d != 1:
         print(f"dilated kernel extent: F_eff = D(F - 1) + 1 = {d}({k} - 1) + 1 = {extent}")
@@ -81,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         f"{exact:g}" if exact.is_integer() else f"{exact:.2f}, floored to {info.out_shape[1]}"
     )
     print(f"output size: (N + 2P - F)/S + 1 = ({n} + 2*{p} - {extent})/{s} + 1 = {exact_text}"
-          f"  ->  {format_shape(info.out_shape)}")  # fmt: skip
+          f"  ->  {shape_text(info.out_shape, channels_last)}")  # fmt: skip
     if info.unused:
         print(f"warning: the stride never reaches the last {format_shape(info.unused)} input pixel(s);"
               " --strict refuses this layer")  # fmt: skip

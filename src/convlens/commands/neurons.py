@@ -4,7 +4,7 @@ convlens neurons                          a short tour of everything below
 convlens neurons mp --threshold 2 --inputs 3
 convlens neurons perceptron --function xor
 convlens neurons perceptron --data iris
-convlens neurons boolean --function xor   (or --table 0110)
+convlens neurons boolean --function xor   (or --table 0110; --table 01101001 has 3 inputs)
 convlens neurons sigmoid --data movie     (or iris)
 """
 
@@ -32,8 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     perc.add_argument("--seed", type=int, default=0)
     boolean = sub.add_parser("boolean", help="a network of 2^n perceptrons for a Boolean function")
     boolean.add_argument("--function", "-f", choices=FUNCTIONS, default="xor")
-    boolean.add_argument("--table", help="a truth table instead, e.g. 0110 (patterns in order)")
-    boolean.add_argument("--inputs", "-n", type=int, default=2, help="number of inputs (default 2)")
+    boolean.add_argument("--table", help="a truth table instead, e.g. 0110 or 01101001 (patterns "
+                         "in order; its length 2^n gives the number of inputs n)")  # fmt: skip
+    boolean.add_argument("--inputs", "-n", type=int, default=None,
+                         help="number of inputs (default 2, or read from --table)")  # fmt: skip
     sig = sub.add_parser("sigmoid", help="a sigmoid neuron trained by gradient descent")
     sig.add_argument("--data", choices=("movie", "iris"), default="movie")
     sig.add_argument("--lr", type=float, default=1.0, help="step size eta (default 1.0)")
@@ -124,18 +126,34 @@ def _perceptron(args) -> int:
     return 0
 
 
+def table_inputs(table: str, inputs: int | None = None) -> int:
+    """The number of inputs n of a truth table of 0s and 1s: its length must be 2^n, n >= 1."""
+    from convlens.errors import ConfigError
+
+    if not table or not set(table) <= {"0", "1"}:
+        raise ConfigError(f"--table takes 0s and 1s such as 0110, not {table!r}")
+    n = len(table).bit_length() - 1
+    if len(table) < 2 or len(table) != 2**n:
+        raise ConfigError(f"a truth table has 2^n entries (2, 4, 8, 16, ...), one per input "
+                          f"pattern; {table!r} has {len(table)}")  # fmt: skip
+    if inputs is not None and inputs != n:
+        raise ConfigError(f"a truth table of {inputs} inputs has {2**inputs} entries; "
+                          f"{table!r} has {len(table)}, so drop --inputs or give {2**inputs} entries")  # fmt: skip
+    return n
+
+
 def _boolean(args) -> int:
     from convlens.scratch.neurons import boolean_network, patterns
 
-    function = [int(c) for c in args.table] if args.table else args.function
-    if args.table and not set(args.table) <= {"0", "1"}:
-        from convlens.errors import ConfigError
-
-        raise ConfigError(f"--table takes 0s and 1s such as 0110, not {args.table!r}")
-    net = boolean_network(function, args.inputs)
-    x = patterns(args.inputs)
+    if args.table:
+        inputs = table_inputs(args.table, args.inputs)
+        function: str | list[int] = [int(c) for c in args.table]
+    else:
+        inputs, function = (2 if args.inputs is None else args.inputs), args.function
+    net = boolean_network(function, inputs)
+    x = patterns(inputs)
     name = f"truth table {args.table}" if args.table else args.function.upper()
-    print(f"Network of perceptrons for {name} of {args.inputs} inputs in {{-1, 1}}: "
+    print(f"Network of perceptrons for {name} of {inputs} inputs in {{-1, 1}}: "
           f"{len(x)} hidden units (one per input pattern), one output")  # fmt: skip
     print("  hidden unit k: weights = pattern k, bias = -n, fires only on its own pattern")
     print(f"  output: weight 1 on the units whose pattern is true, bias {net.output_bias:g}")

@@ -9,10 +9,21 @@ FORMATS = ("table", "md", "csv", "json", "html")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "model", help="a zoo model name (see `convlens zoo`) or a spec such as conv5x5x6-pool2-fc10"
+        "model",
+        help="a zoo model name (see `convlens zoo`), a spec such as conv5x5x6-pool2-fc10, or your "
+        "own nn.Module as FILE.py:NAME or module:NAME",
     )
-    parser.add_argument("--input", "-i", help="input shape without the batch, e.g. 3x32x32, 1x40 or 784 "
-                        "(zoo models default to their own)")  # fmt: skip
+    parser.add_argument("--kwargs", help="FILE.py:NAME models: JSON keyword arguments, e.g. "
+                        "'{\"num_classes\": 10}'")  # fmt: skip
+    parser.add_argument("--input", "-i", help="input shape without the batch, e.g. 3x32x32 or 32x32x3 "
+                        "(read as HxWxC, said on stderr), 1x40 or 784 (zoo models default to their own)")  # fmt: skip
+    parser.add_argument("--layout", choices=("auto", "hwc", "chw"), default="auto",
+                        help="how to read a 3-number --input: hwc (height x width x channels, as the "
+                        "slides write it), chw, or auto (default: HxWxC when it ends in 1 or 3)")  # fmt: skip
+    parser.add_argument("--hwc", action="store_true",
+                        help="print shapes in the slides' order, height x width x channels")  # fmt: skip
+    parser.add_argument("--width", type=int,
+                        help="table width in characters (default: the terminal's; a pipe gets the full table)")  # fmt: skip
     parser.add_argument("--format", "-f", choices=FORMATS, default="table", help="output format")
     parser.add_argument("--num-classes", type=int, help="zoo models: number of classes")
     parser.add_argument("--strict", action="store_true",
@@ -21,22 +32,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="specs: do not add ReLU after each layer when the spec names no activation")  # fmt: skip
 
 
-def resolve_model(name: str, in_shape: tuple[int, ...] | None, num_classes: int | None = None):
-    """A zoo model (built on the meta device: shapes only) or a spec, and its input shape."""
+def resolve_model(
+    name: str,
+    in_shape: tuple[int, ...] | None,
+    num_classes: int | None = None,
+    model_kwargs: str | None = None,
+):
+    """A zoo model (built on the meta device: shapes only), a spec or the user's FILE.py:NAME
+    (called with the JSON ``model_kwargs``), and its input shape."""
     from convlens.errors import ConfigError, SpecError
+    from convlens.models.user import is_reference, load_user_model
     from convlens.spec import parse_spec
 
+    if is_reference(name):
+        model = load_user_model(name, model_kwargs)
+        shape = in_shape or getattr(model, "in_shape", None)
+        if not shape:
+            raise ConfigError(f"give the input shape of {name} with --input, e.g. --input 3x32x32")
+        return model, tuple(shape)
+    if model_kwargs:
+        raise ConfigError("--kwargs is for a model given as FILE.py:NAME or module:NAME.")
     zoo = _zoo_names()
     if name in zoo:
         import torch
 
         from convlens.models.registry import create_model
 
-        kwargs = {"num_classes": num_classes} if num_classes else {}
-        if in_shape is not None:
-            kwargs["in_channels"] = in_shape[0]
+        in_channels = in_shape[0] if in_shape is not None else None
         with torch.device("meta"):
-            model = create_model(name, **kwargs)
+            model = create_model(name, num_classes or None, in_channels)
         return model, in_shape or tuple(model.in_shape)
     try:
         spec = parse_spec(name)
@@ -64,24 +88,28 @@ def _zoo_names() -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from convlens.analysis.geometry import parse_shape
-    from convlens.analysis.summary import summarize
+    import sys
 
-    shape = parse_shape(args.input) if args.input else None
-    model, shape = resolve_model(args.model, shape, args.num_classes)
+    from convlens.analysis.summary import summarize
+    from convlens.errors import ConfigError
+    from convlens.shapes import read_shape
+    from convlens.tables import terminal_width
+
+    if args.width is not None and args.width < 20:
+        raise ConfigError(f"--width must be at least 20 characters, not {args.width}")
+    shape = None
+    if args.input:
+        read = read_shape(args.input, args.layout)
+        if read.note:
+            print(read.note, file=sys.stderr)
+        shape = read.shape
+    model, shape = resolve_model(args.model, shape, args.num_classes, args.kwargs)
     # the activation default applies to specs only; a module is summarised as it is
     activation = None if args.no_activation else "relu"
     summary = summarize(model, shape, strict=args.strict, activation=activation)
-    if args.format == "table":
-        from rich.console import Console
-
-        console = Console()
-        console.print(summary.rich_table())
-        for line in summary.footer():
-            console.print(line, highlight=False, markup=False)
-    else:
-        text = summary.render(args.format)
-        print(text, end="" if text.endswith("\n") else "\n")
+    width = args.width or terminal_width()
+    text = summary.render(args.format, width=width, channels_last=args.hwc)
+    print(text, end="" if text.endswith("\n") else "\n")
     if summary.error:
         from convlens.errors import LayerFitError
 

@@ -132,7 +132,7 @@ def parameter_sharing_counts() -> ExperimentResult:
         findings=count_findings(counts),
         references=REFERENCES,
         data={"counts": counts},
-        command="convlens experiment parameter-sharing --counts-only",
+        options={"counts_only": True},
     )
 
 
@@ -153,7 +153,7 @@ def parameter_sharing(
     result = parameter_sharing_counts()
     if counts_only:
         return result
-    from convlens.experiments.fc_vs_cnn import command_flags, train_comparison
+    from convlens.experiments.fc_vs_cnn import train_comparison
 
     raw = train_comparison(
         "mnist1d", seeds=seeds, quick=quick, epochs=epochs, nets=TRAINED,
@@ -175,12 +175,10 @@ def parameter_sharing(
         ),
         kind="bar", xticks=tuple(f"{k}\n{v['params']:,} params" for k, v in nets.items()),
     )  # fmt: skip
-    flags = command_flags(raw, quick)
     return replace(
         result,
         findings=result.findings + lines,
         figures=(fig,),
         data={**result.data, "training": raw},
         options={"seeds": seeds, "quick": quick, "recipe": raw["recipe"]},
-        command=f"convlens experiment parameter-sharing{flags}",
     )

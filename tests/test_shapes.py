@@ -1,0 +1,100 @@
+"""Shapes as the slides write them (H x W x C) and as convlens stores them (C x H x W)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from convlens.cli import main
+from convlens.errors import ConfigError
+from convlens.shapes import hwc, read_shape, shape_text
+
+
+def test_slide_shapes_are_read_as_height_width_channels():
+    read = read_shape("32x32x3")
+    assert read.shape == (3, 32, 32)
+    assert read.note == "read 32x32x3 as height x width x channels; convlens writes 3x32x32"
+    assert read_shape("227x227x3").shape == (3, 227, 227)
+    assert read_shape("28x28x1").shape == (1, 28, 28)
+
+
+def test_channels_first_shapes_are_left_alone():
+    for text, shape in (("3x32x32", (3, 32, 32)), ("1x28x28", (1, 28, 28)), ("64x56x56", (64, 56, 56)),
+                        ("1x40", (1, 40)), ("784", (784,)), ("4x8x3", (4, 8, 3))):  # fmt: skip
+        read = read_shape(text)
+        assert read.shape == shape and read.note == ""
+
+
+def test_layout_settles_it_both_ways():
+    assert read_shape("3x32x32", "chw").shape == (3, 32, 32)
+    assert read_shape("32x32x3", "chw").shape == (32, 32, 3)
+    assert read_shape("3x32x32", "hwc").shape == (32, 3, 32)  # H=3, W=32, C=32, as asked
+    assert read_shape("32x32x3", "hwc").note == ""  # asked for explicitly: nothing to say
+    assert read_shape("1x40", "hwc").shape == (1, 40)  # two numbers: as they are
+    with pytest.raises(ConfigError, match="--layout must be one of"):
+        read_shape("32x32x3", "whc")
+
+
+@given(st.integers(5, 512), st.integers(1, 512), st.sampled_from([1, 3]))
+def test_hwc_round_trip(h, w, c):
+    read = read_shape(f"{h}x{w}x{c}")
+    assert read.shape == (c, h, w)
+    assert shape_text(read.shape, channels_last=True) == f"{h}x{w}x{c}"
+    assert hwc((c, h, w)) == (h, w, c) and hwc((784,)) == (784,)
+
+
+def test_arith_reads_the_slides_example_and_gives_760(capsys):
+    # slide: 32x32x3 input, 10 filters 5x5, stride 1, pad 2 -> 32x32x10, (5*5*3 + 1)*10 = 760
+    assert main(["arith", "--input", "32x32x3", "-k", "5", "-n", "10", "-p", "2"]) == 0
+    out = capsys.readouterr()
+    assert "= 760 (750 weights + 10 biases; 76 per filter)" in out.out
+    assert "->  32x32x10" in out.out
+    assert out.err == "read 32x32x3 as height x width x channels; convlens writes 3x32x32\n"
+
+
+def test_arith_alexnet_input_fits(capsys):
+    # (227 - 11)/4 + 1 = 55; (11*11*3 + 1)*96 = 34,944
+    assert main(["arith", "--input", "227x227x3", "-k", "11", "-s", "4", "-n", "96"]) == 0
+    out = capsys.readouterr().out
+    assert "->  55x55x96" in out and "= 34,944" in out
+
+
+def test_arith_layout_chw_keeps_channels_first(capsys):
+    # 3 channels of 32x32: the same 760 parameters, answered in C x H x W
+    assert (
+        main(["arith", "--input", "3x32x32", "--layout", "chw", "-k", "5", "-n", "10", "-p", "2"])
+        == 0
+    )
+    out = capsys.readouterr()
+    assert "= 760 " in out.out and "->  10x32x32" in out.out and out.err == ""
+    # read as H x W x C on purpose: 32 channels of 3x32, (5*5*32 + 1)*10 = 8,010
+    assert (
+        main(["arith", "--input", "3x32x32", "--layout", "hwc", "-k", "5", "-n", "10", "-p", "2"])
+        == 0
+    )
+    assert "= 8,010 " in capsys.readouterr().out
+
+
+def test_summary_takes_a_slide_shape_and_prints_hwc(capsys):
+    assert main(["summary", "conv5x5x10p2", "--input", "32x32x3", "--hwc"]) == 0
+    out = capsys.readouterr()
+    assert "read 32x32x3 as" in out.err
+    assert "(input 32x32x3, H x W x C)" in out.out
+    assert "32x32x10" in out.out and "760" in out.out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["arith", "--input", "32x32x3", "-k", "5", "--layout", "xyz"], "invalid choice"),
+    (["arith", "--input", "32by32", "-k", "5"], "cannot read the input shape"),
+    (["summary", "conv3x3x4", "--input", "0x32x32"], "cannot read the input shape"),
+    (["summary", "conv3x3x4", "--input", "3x8x8", "--width", "5"], "--width must be at least 20"),
+])  # fmt: skip
+def test_bad_shapes_are_one_sentence_and_exit_2(capsys, argv, message):
+    try:
+        code = main(argv)
+    except SystemExit as stop:  # argparse refuses a bad choice by exiting
+        code = stop.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
