@@ -7,6 +7,7 @@ the mean and std of the *training* split, so train, val and test are all scaled 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -23,6 +24,12 @@ class TensorData:
     classes: tuple[str, ...]  # class names, index = label
     mean: tuple[float, ...]  # per channel (axis 1) of the train split, in float_x units
     std: tuple[float, ...]
+    # how a file or folder was read (load_dataset's options, e.g. size="32x32"): checkpoints
+    # store them, so eval, viz and report read the same data again
+    options: tuple[tuple[str, Any], ...] = ()
+    # one-line remarks about the reading, for the command line to show: a guessed array layout,
+    # image files skipped as unreadable
+    notes: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
@@ -56,14 +63,22 @@ class TensorData:
     def class_counts(self) -> list[int]:
         return torch.bincount(self.y.cpu(), minlength=self.num_classes).tolist()
 
+    def _repr_html_(self) -> str:  # Jupyter: sizes, classes and a grid of the first examples
+        from convlens.notebook import data_html
 
-def _histogram(channel: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
-    """Counts of the 256 byte values; in chunks, because bincount widens its input to int64."""
-    flat = channel.reshape(-1)
-    counts = np.zeros(256, dtype=np.int64)
-    for start in range(0, flat.size, chunk):
-        counts += np.bincount(flat[start : start + chunk], minlength=256)
-    return counts.astype(np.float64)
+        return data_html(self)
+
+
+def _histogram(channel: np.ndarray) -> np.ndarray:
+    """Counts of the 256 byte values.
+
+    torch.bincount counts uint8 as it is; NumPy's bincount widens its input to int64 first and was
+    half as fast (measured on 37.6 million pixels: 0.30 s against 0.59 s in 1M-value chunks).
+    """
+    with warnings.catch_warnings():  # a read-only array (IDX bytes) is only read here
+        warnings.simplefilter("ignore", UserWarning)
+        flat = torch.from_numpy(np.ascontiguousarray(channel).reshape(-1))
+    return torch.bincount(flat, minlength=256).numpy().astype(np.float64)
 
 
 def channel_stats(x: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:

@@ -1,0 +1,278 @@
+"""Arrays the user brings (in memory or in an ``.npz``): layout, labels, splits and checks.
+
+Every user data source ends here as ``Raw`` (train arrays, test arrays or None, class names and
+notes), and ``finish`` turns it into the ``{"train": (x, y), "test": (x, y)}`` that the catalog
+serves: it holds out a seeded, stratified test split when none was given and refuses data that
+cannot train a classifier (one class, a test class the training split lacks), naming the source.
+
+Layouts (the axis order of x), decided once from x_train and applied to x_test as well:
+N x F are tabular rows; N x C x L with C of 1 to 3 and L at least 8 are 1-D signals (as Conv1d
+takes them); other N x H x W are grey images; N x H x W x C (as PIL, Keras and matplotlib keep
+images) and N x C x H x W (as torch does) are told apart by which end holds 1, 3 or 4 channels.
+When both ends could, the guess is said in a note.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from convlens.errors import DataError
+
+Pair = tuple[np.ndarray, np.ndarray]
+CHANNEL_COUNTS = (1, 3, 4)
+TEST_SIZE = 0.2  # default fraction of each class held out when no test split is given
+SPLIT_SEED = 0  # fixed, so eval and report hold out the same examples as training did
+
+
+@dataclass(frozen=True)
+class Raw:
+    train: Pair
+    test: Pair | None  # None: hold out a split
+    classes: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+
+# --- layout ---------------------------------------------------------------------------------
+
+
+def layout_of(shape: tuple[int, ...], what: str) -> tuple[str, str | None]:
+    """The layout name of an x array's shape and, when it had to be guessed, a note saying so."""
+    dims = "x".join(map(str, shape))
+    if len(shape) == 2:
+        return "NF", None
+    if len(shape) == 3:
+        if shape[1] <= 3 and shape[2] >= 8:
+            note = (
+                f"{what} is {dims}: read as 1-D signals (N x C x L) with {shape[1]} channel(s) of "
+                f"length {shape[2]}"
+            )
+            return "NCL", note
+        return "NHW", None
+    if len(shape) == 4:
+        first, last = shape[1] in CHANNEL_COUNTS, shape[3] in CHANNEL_COUNTS
+        if first and last:
+            guess = "NHWC" if shape[1] == shape[2] else "NCHW"
+            note = f"{what} is {dims}: read as {' x '.join(guess)} (both ends could hold channels)"
+            return guess, note
+        if first or last:
+            return ("NCHW" if first else "NHWC"), None
+        raise DataError(
+            f"cannot tell which axis of {what} ({dims}) holds the colour channels; store images "
+            "as N x H x W x C or N x C x H x W with C of 1, 3 or 4"
+        )
+    raise DataError(
+        f"{what} has shape {dims}; expected N x F rows, N x C x L signals or N x H x W, "
+        "N x H x W x C, N x C x H x W images"
+    )
+
+
+def to_layout(x: np.ndarray, layout: str) -> np.ndarray:
+    """x in convlens's axis order: (N, F), (N, C, L) or (N, C, H, W)."""
+    if layout == "NHW":
+        return x[:, None, :, :]
+    if layout == "NHWC":
+        return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+    return x
+
+
+def as_samples(x: Any, what: str) -> np.ndarray:
+    """uint8 stays uint8 (pixels, divided by 255 later); any other number becomes float32."""
+    array = np.asarray(x)
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
+        raise DataError(f"{what} holds {array.dtype} values; it must hold numbers")
+    return array.astype(np.float32)
+
+
+# --- labels ---------------------------------------------------------------------------------
+
+
+def _one_hot_rows(y: np.ndarray) -> bool:
+    return y.ndim == 2 and bool(np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all())
+
+
+def encode_labels(
+    parts: list[np.ndarray], what: str, class_names: Any = None
+) -> tuple[list[np.ndarray], tuple[str, ...]]:
+    """Labels of every split as int64 class indices, and the class names.
+
+    With ``class_names`` the labels are indices into it. Otherwise the classes are the distinct
+    label values, sorted (numbers by value), so labels 0..K-1 keep their meaning and string labels
+    such as "setosa" become classes. One-hot rows are read as the index of their 1.
+    """
+    parts = [np.argmax(y, axis=1) if _one_hot_rows(np.asarray(y)) else np.asarray(y) for y in parts]
+    for y in parts:
+        if y.ndim != 1:
+            raise DataError(f"{what} labels have shape {y.shape}; give one label per example")
+    if class_names is not None:
+        names = tuple(str(c) for c in np.asarray(class_names).reshape(-1))
+        for y in parts:
+            if not np.issubdtype(y.dtype, np.integer) or (
+                y.size and not 0 <= y.min() <= y.max() < len(names)
+            ):
+                raise DataError(
+                    f"{what} labels must be integers from 0 to {len(names) - 1}, one per class name"
+                )
+        return [y.astype(np.int64) for y in parts], names
+    joined = np.concatenate(parts)
+    if np.issubdtype(joined.dtype, np.floating):
+        if not np.all(np.isfinite(joined)) or not np.all(joined == np.round(joined)):
+            raise DataError(f"{what} labels must be whole numbers or strings, not fractions")
+        parts, joined = [y.astype(np.int64) for y in parts], joined.astype(np.int64)
+    elif not (np.issubdtype(joined.dtype, np.integer) or joined.dtype.kind in "US"):
+        raise DataError(f"{what} labels hold {joined.dtype} values; use integers or strings")
+    values = np.unique(joined)  # sorted: numbers by value, strings alphabetically
+    return [np.searchsorted(values, y).astype(np.int64) for y in parts], tuple(
+        str(v) for v in values
+    )
+
+
+# --- split and checks -----------------------------------------------------------------------
+
+
+def stratified_test_mask(y: np.ndarray, test_size: float, seed: int = SPLIT_SEED) -> np.ndarray:
+    """True for a seeded random ``test_size`` fraction of each class (at least one of any class
+    with two or more examples, never all of a class)."""
+    mask = np.zeros(len(y), dtype=bool)
+    rng = np.random.default_rng(seed)
+    for label in np.unique(y):
+        where = rng.permutation(np.flatnonzero(y == label))
+        if len(where) < 2:
+            continue
+        count = min(max(1, round(len(where) * test_size)), len(where) - 1)
+        mask[where[:count]] = True
+    return mask
+
+
+def check_test_size(test_size: Any) -> float:
+    try:
+        value = float(test_size)
+    except (TypeError, ValueError):
+        value = -1.0
+    if not 0 < value < 1:
+        raise DataError(
+            f"test size must be a fraction between 0 and 1 such as 0.2, not {test_size!r}"
+        )
+    return value
+
+
+def finish(
+    raw: Raw, source: str, test_size: Any = TEST_SIZE
+) -> tuple[dict[str, Pair], tuple[str, ...], tuple[str, ...]]:
+    """(splits, classes, notes) ready for the catalog, or one sentence about what is wrong."""
+    notes = list(raw.notes)
+    x, y = raw.train
+    if len(x) != len(y):
+        raise DataError(f"{source} has {len(x)} training examples but {len(y)} labels")
+    if raw.test is None:
+        fraction = check_test_size(test_size)
+        test = stratified_test_mask(y, fraction)
+        if not test.any():
+            raise DataError(f"{source} has too few examples per class to hold out a test split")
+        notes.append(
+            f"{source} has no test split: {int(test.sum())} of {len(y)} examples "
+            f"({fraction:.0%} of each class, fixed seed) are held out for testing"
+        )
+        train, test_pair = (x[~test], y[~test]), (x[test], y[test])
+    else:
+        train, test_pair = (x, y), raw.test
+        if len(test_pair[0]) != len(test_pair[1]):
+            raise DataError(
+                f"{source} has {len(test_pair[0])} test examples but {len(test_pair[1])} labels"
+            )
+        if not len(test_pair[1]):
+            raise DataError(f"{source} has an empty test split")
+        if test_pair[0].shape[1:] != x.shape[1:]:
+            raise DataError(
+                f"{source}: test examples are {'x'.join(map(str, test_pair[0].shape[1:]))} but "
+                f"training examples {'x'.join(map(str, x.shape[1:]))}"
+            )
+    seen = np.unique(train[1])
+    if len(seen) < 2:
+        only = raw.classes[int(seen[0])] if len(seen) else "none"
+        raise DataError(
+            f"{source} has only one class in its training split ({only!r}); a classifier needs "
+            "at least two"
+        )
+    missing = np.setdiff1d(np.unique(test_pair[1]), seen)
+    if missing.size:
+        raise DataError(
+            f"the test split of {source} has class {raw.classes[int(missing[0])]!r}, which the "
+            "training split lacks"
+        )
+    return {"train": train, "test": test_pair}, raw.classes, tuple(notes)
+
+
+# --- sources --------------------------------------------------------------------------------
+
+
+def raw_from_arrays(
+    x: Any,
+    y: Any,
+    *,
+    x_test: Any = None,
+    y_test: Any = None,
+    classes: Any = None,
+    source: str = "the arrays",
+) -> Raw:
+    """Raw data from arrays in any supported layout (see the module's docstring)."""
+    if (x_test is None) != (y_test is None):
+        raise DataError(f"{source}: give both x_test and y_test, or neither")
+    x = as_samples(x, f"{source} x_train")
+    layout, note = layout_of(x.shape, f"x_train of {source}")
+    xs = [to_layout(x, layout)]
+    ys = [np.asarray(y)]
+    if x_test is not None:
+        xt = as_samples(x_test, f"{source} x_test")
+        if xt.ndim != x.ndim:
+            raise DataError(
+                f"{source}: x_test has {xt.ndim} axes but x_train {x.ndim}; store both alike"
+            )
+        xs.append(to_layout(xt, layout))
+        ys.append(np.asarray(y_test))
+    for name, xi, yi in zip(("train", "test"), xs, ys):
+        if len(xi) != len(yi):
+            raise DataError(
+                f"{source} has {len(xi)} {name} examples (x_{name}) but {len(yi)} labels (y_{name})"
+            )
+    if xs[0].dtype != xs[-1].dtype:  # uint8 beside floats: both as floats
+        xs = [a.astype(np.float32) for a in xs]
+    labels, names = encode_labels(ys, source, classes)
+    test = (xs[1], labels[1]) if x_test is not None else None
+    return Raw((xs[0], labels[0]), test, names, (note,) if note else ())
+
+
+def read_npz(path: Any) -> Raw:
+    """An ``.npz`` with x_train, y_train and optionally x_test, y_test and class_names."""
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            arrays = {k: stored[k] for k in stored.files}
+    except ValueError as err:
+        raise DataError(
+            f"{path} cannot be read without unpickling ({err}); store plain number or string arrays"
+        ) from None
+    except OSError as err:
+        raise DataError(f"{path} is not a readable .npz file ({err})") from None
+    if "x_train" not in arrays and "x" in arrays:  # one x, y pair: the test split is held out
+        arrays["x_train"], arrays["y_train"] = arrays.pop("x"), arrays.pop("y", None)
+    for key in ("x_train", "y_train"):
+        if arrays.get(key) is None:
+            raise DataError(
+                f"{path} has no {key} array (it holds {', '.join(sorted(arrays)) or 'nothing'}); "
+                "expected x_train, y_train and optionally x_test, y_test, class_names"
+            )
+    return raw_from_arrays(
+        arrays["x_train"],
+        arrays["y_train"],
+        x_test=arrays.get("x_test"),
+        y_test=arrays.get("y_test"),
+        classes=arrays.get("class_names"),
+        source=str(path),
+    )
