@@ -112,3 +112,40 @@ def test_zoo_models_round_trip(tmp_path, name, kwargs, in_shape, dynamo):
             model(torch.randn(8, *in_shape))
     check = export_onnx(model, tmp_path / f"{name}.onnx", in_shape, dynamo=dynamo)
     assert check.max_abs_diff < TOLERANCE, check.describe()
+
+
+@pytest.mark.slow  # the dynamo exporter: about 10 s per model
+def test_the_dynamo_export_is_one_file_holding_its_weights(tmp_path):
+    torch.manual_seed(0)
+    model = build_model("conv3x3x8-relu-pool2-fc16-fc3", (1, 8, 8)).eval()
+    weight_bytes = 4 * sum(p.numel() for p in model.parameters())
+    check = export_onnx(model, tmp_path / "net.onnx", (1, 8, 8))
+    assert [p.name for p in tmp_path.iterdir()] == ["net.onnx"]  # no data file beside it
+    assert check.size_bytes == check.path.stat().st_size > weight_bytes
+    # moved elsewhere, the file still runs: it refers to no other file
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    check.path.rename(moved / "copy.onnx")
+    x = torch.randn(3, 1, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            _onnxruntime(moved / "copy.onnx", x), model(x), atol=1e-4, rtol=0
+        )
+
+
+@pytest.mark.slow
+def test_weights_past_the_file_limit_go_to_path_data(tmp_path, monkeypatch):
+    import convlens.export
+
+    monkeypatch.setattr(convlens.export, "ONNX_FILE_LIMIT", 1000)  # stands in for 2 GiB
+    torch.manual_seed(0)
+    model = build_model("conv3x3x8-relu-pool2-fc16-fc3", (1, 8, 8)).eval()
+    check = export_onnx(model, tmp_path / "net.onnx", (1, 8, 8))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.onnx", "net.onnx.data"]
+    data = tmp_path / "net.onnx.data"
+    # the exporter keeps tiny tensors inline; the large ones are in the data file
+    assert data.stat().st_size >= 4 * max(p.numel() for p in model.parameters())
+    assert check.size_bytes == check.path.stat().st_size + data.stat().st_size
+    x = torch.randn(3, 1, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(_onnxruntime(check.path, x), model(x), atol=1e-4, rtol=0)

@@ -15,9 +15,12 @@ import contextlib
 import copy
 import io
 import logging
+import math
 import os
+import shutil
 import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +28,9 @@ import torch
 from torch import nn
 
 from convlens.errors import CheckpointError, ConfigError
+from convlens.fileio import atomic_write
+
+ONNX_FILE_LIMIT = 2**31  # protobuf's largest message: one .onnx file holds less than 2 GiB
 
 # float32 through different kernels agrees to ~1e-6 on these nets; 1e-4 leaves room for deep
 # ones (ResNet-20: ~3e-6 measured) and still catches a wrong layer, which is off by ~1e-1
@@ -73,7 +79,12 @@ def _require_onnx() -> None:
 
 
 def _export(
-    model: nn.Module, example: torch.Tensor, path: str, opset: int | None, dynamo: bool
+    model: nn.Module,
+    example: torch.Tensor,
+    path: str,
+    opset: int | None,
+    dynamo: bool,
+    external: bool = False,
 ) -> None:
     # the exporters report progress on stdout, log about their own internals ("torchvision is not
     # installed. Skipping ...") and warn: a library function stays quiet, so all three are held
@@ -83,13 +94,18 @@ def _export(
     try:
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            _run_exporter(model, example, path, opset, dynamo)
+            _run_exporter(model, example, path, opset, dynamo, external)
     finally:
         log.setLevel(level)
 
 
 def _run_exporter(
-    model: nn.Module, example: torch.Tensor, path: str, opset: int | None, dynamo: bool
+    model: nn.Module,
+    example: torch.Tensor,
+    path: str,
+    opset: int | None,
+    dynamo: bool,
+    external: bool,
 ) -> None:
     if not dynamo:
         torch.onnx.export(
@@ -108,6 +124,7 @@ def _run_exporter(
     torch.onnx.export(
         model, (example,), path, dynamo=True, opset_version=opset, verbose=False,
         dynamic_shapes=({0: batch},), input_names=["input"], output_names=["logits"],
+        external_data=external,
     )  # fmt: skip
 
 
@@ -151,12 +168,18 @@ def export_onnx(
     gen = torch.Generator().manual_seed(seed)
     traced = torch.randn(2, *in_shape, generator=gen)
     x = torch.randn(batch, *in_shape, generator=gen)  # another batch size than the traced one
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    found: dict[str, float] = {}
+
+    # one self-contained file unless the weights pass protobuf's 2 GiB limit on one message:
+    # then they go beside it, in PATH.data, as ONNX's external data
+    external = sum(p.numel() * p.element_size() for p in model.parameters()) >= ONNX_FILE_LIMIT
+    if external and not dynamo:
+        raise ConfigError("weights over 2 GiB are exported by the dynamo exporter only.")
+
+    def export_and_run(tmp: Path) -> None:
         try:
-            _export(model, traced, tmp, opset, dynamo)
-            got = _onnxruntime_outputs(tmp, x)
+            _export(model, traced, str(tmp), opset, dynamo, external)
+            got = _onnxruntime_outputs(str(tmp), x)
         except ConfigError:
             raise
         except Exception as err:  # the exporters raise many types; one sentence for the user
@@ -164,17 +187,38 @@ def export_onnx(
             raise CheckpointError(f"the model could not be exported to ONNX: {first}") from err
         with torch.no_grad():
             want = model(x).float()
-        diff = float((got - want).abs().max()) if got.shape == want.shape else float("inf")
-        opset_used = max(
-            (o.version for o in onnx.load(tmp).opset_import if o.domain in ("", "ai.onnx")),
+        found["diff"] = float((got - want).abs().max()) if got.shape == want.shape else math.inf
+        found["opset"] = max(
+            (o.version for o in onnx.load(str(tmp)).opset_import if o.domain in ("", "ai.onnx")),
             default=0,
         )
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    # the file takes its name only once onnxruntime ran it
+    size = _write_with_data(path, export_and_run) if external else None
+    if not external:
+        atomic_write(path, export_and_run)
     return ExportCheck(
-        path=path, in_shape=tuple(in_shape), opset=opset_used,
-        exporter="dynamo" if dynamo else "torchscript", batch=batch, max_abs_diff=diff,
-        tolerance=tolerance, size_bytes=path.stat().st_size,
+        path=path, in_shape=tuple(in_shape), opset=int(found["opset"]),
+        exporter="dynamo" if dynamo else "torchscript", batch=batch, max_abs_diff=found["diff"],
+        tolerance=tolerance, size_bytes=size or path.stat().st_size,
     )  # fmt: skip
+
+
+def _write_with_data(path: Path, write: Callable[[Path], None]) -> int:
+    """Export to a temporary folder under the final name, so that the model refers to its data
+    as PATH.data, then move the data and, last, the model into place; their size in bytes."""
+    folder = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        model_file = folder / path.name
+        write(model_file)
+        data_file = folder / f"{path.name}.data"
+        moved = [f for f in (data_file, model_file) if f.exists()]
+        for f in moved:
+            with open(f, "rb+") as fh:
+                os.fsync(fh.fileno())
+        size = sum(f.stat().st_size for f in moved)
+        for f in moved:  # the data first: a model file never points at data that is not there
+            os.replace(f, path.parent / f.name)
+        return size
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 
+from convlens.commands._data_args import add_data_arguments, load_checkpoint_data
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "checkpoint", help="run directory (best, else last) or NAME.json / NAME.safetensors"
     )
-    parser.add_argument("--data", help="data set (default: the one the checkpoint was trained on)")
+    parser.add_argument(
+        "--data",
+        help="data set name or path (default: the one the checkpoint was trained on, read alike)",
+    )
     parser.add_argument(
         "--split",
         default="test",
@@ -25,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    add_data_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,7 +40,6 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from convlens.data import load_dataset
     from convlens.errors import ConfigError
     from convlens.train import TrainConfig, evaluate, load_checkpoint
 
@@ -42,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     name = args.data or ckpt.meta.get("data")
     if not name:
         raise ConfigError("the checkpoint does not name its data set; add --data NAME.")
-    data = load_dataset(name, args.split, root=args.data_dir)
+    data = load_checkpoint_data(args, ckpt.meta, args.split)
     if tuple(data.in_shape) != ckpt.in_shape or data.num_classes != ckpt.meta.get(
         "num_classes", data.num_classes
     ):

@@ -7,12 +7,22 @@ import argparse
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "checkpoint", help="run directory (best, else last) or NAME.json / NAME.safetensors"
+        "checkpoint",
+        metavar="MODEL",
+        help="run directory (best, else last), NAME.json / NAME.safetensors, a zoo model name or "
+        "FILE.py:NAME",
     )
+    parser.add_argument(
+        "--weights", help="zoo or FILE.py:NAME models: a .pth / .safetensors state dict to load"
+    )
+    parser.add_argument("--kwargs", help="FILE.py:NAME models: JSON keyword arguments")
     parser.add_argument("--onnx", required=True, metavar="FILE", help="the .onnx file to write")
     parser.add_argument(
-        "--input", help="one example's shape, CxHxW or CxL (default: the checkpoint's)"
+        "--input",
+        help="one example's shape, CxHxW, HxWxC (said on stderr) or CxL (default: the checkpoint's)",
     )
+    parser.add_argument("--layout", choices=("auto", "hwc", "chw"), default="auto",
+                        help="how to read a 3-number --input (default auto: HxWxC when it ends in 1 or 3)")  # fmt: skip
     parser.add_argument("--opset", type=int, help="ONNX opset version (default: the exporter's)")
     parser.add_argument(
         "--torchscript",
@@ -24,13 +34,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from convlens.errors import ConfigError
     from convlens.export import export_onnx
-    from convlens.train import load_checkpoint
+    from convlens.models.source import open_model
 
-    ckpt = load_checkpoint(args.checkpoint)
+    ckpt = open_model(args.checkpoint, weights=args.weights, kwargs=args.kwargs)
     if args.input:
-        from convlens.analysis.geometry import parse_shape
+        import sys
 
-        in_shape = tuple(parse_shape(args.input))
+        from convlens.shapes import read_shape
+
+        read = read_shape(args.input, args.layout)
+        if read.note:
+            print(read.note, file=sys.stderr)
+        in_shape = read.shape
     else:
         in_shape = ckpt.in_shape
     if not in_shape:

@@ -1,4 +1,9 @@
-"""`convlens predict CKPT FILE...`: classify image files with a trained checkpoint."""
+"""`convlens predict MODEL FILE...`: classify image files with a checkpoint or pretrained weights.
+
+MODEL is a run directory (or NAME.json), a zoo name or FILE.py:NAME; the last two take
+``--weights`` (e.g. torchvision's ImageNet weights: ``convlens predict vgg16 dog.jpg --weights
+vgg16-397923af.pth`` prints the ImageNet class names, the photo cut as torchvision cuts it).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,23 @@ from typing import Any
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "checkpoint", help="run directory (best, else last) or NAME.json / NAME.safetensors"
+        "checkpoint",
+        metavar="MODEL",
+        help="run directory (best, else last), NAME.json / NAME.safetensors, a zoo model name or "
+        "FILE.py:NAME",
     )
     parser.add_argument("files", nargs="+", help="PNG or JPEG images")
+    parser.add_argument(
+        "--weights", help="zoo or FILE.py:NAME models: a .pth / .safetensors state dict to load"
+    )
+    parser.add_argument("--kwargs", help="FILE.py:NAME models: JSON keyword arguments")
+    parser.add_argument(
+        "--imagenet",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="ImageNet class names and preprocessing (resize 256, centre crop 224, ImageNet mean/std);"
+        " default: when --weights is given and the model has 1,000 outputs",
+    )
     parser.add_argument(
         "--top-k", type=int, default=3, help="classes to show per image (default: 3)"
     )
@@ -59,12 +78,24 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from convlens.errors import ConfigError
-    from convlens.train import TrainConfig, load_checkpoint, predict
+    from convlens.models.imagenet import imagenet_image
+    from convlens.models.source import open_model
+    from convlens.train import TrainConfig, predict
 
     if args.top_k < 1:
         raise ConfigError(f"--top-k must be at least 1, not {args.top_k}.")
-    ckpt = load_checkpoint(args.checkpoint)
-    x = torch.stack([image_tensor(f, ckpt.in_shape, args.invert) for f in args.files])
+    ckpt = open_model(
+        args.checkpoint, weights=args.weights, kwargs=args.kwargs, imagenet=args.imagenet
+    )
+    if ckpt.meta.get("preprocess") == "imagenet":
+        x = torch.stack([imagenet_image(f) for f in args.files])
+    else:
+        if not ckpt.in_shape:
+            raise ConfigError(
+                f"{args.checkpoint!r} does not say what input it takes; give a model with "
+                "`in_shape`, or --imagenet for a 3x224x224 ImageNet model."
+            )
+        x = torch.stack([image_tensor(f, ckpt.in_shape, args.invert) for f in args.files])
     if ckpt.mean:
         view = (1, -1, 1, 1)
         x = (x - torch.tensor(ckpt.mean).view(view)) / torch.tensor(ckpt.std).view(view)

@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import time
 
+from convlens.commands._data_args import DATA_HELP, add_data_arguments, load_data
 from convlens.errors import ConfigError
 
 
@@ -23,8 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument(
         "spec", help="network spec, e.g. conv5x5x6-pool2-conv5x5x16-pool2-fc120-fc84-fc10"
     )
-    train.add_argument("--data", default="digits",
-                       help="mnist, fashion-mnist, cifar10, mnist1d, digits or iris (default digits)")  # fmt: skip
+    train.add_argument("--data", default="digits", help=f"{DATA_HELP} (default digits)")
     train.add_argument("--data-dir", help="where the data set files are (default: search)")
     train.add_argument("--limit", type=int, help="train on the first N training samples only")
     train.add_argument("--dtype", choices=("float32", "float64"), default="float32")
@@ -36,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for f in dataclasses.fields(ScratchTrainConfig):
         train.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default,
                            help=f"{f.metadata['help']} (default {f.default})")  # fmt: skip
+    add_data_arguments(train)
     sub.add_parser("examples", help="the lectures' convolution and pooling examples, worked")
     check = sub.add_parser("gradcheck", help="every op's backward pass against central differences")
     check.add_argument("--seed", type=int, default=0, help="random inputs' seed (default 0)")
@@ -66,10 +67,8 @@ def _blas_threads(n: int):
     return threadpool_limits(n, user_api="blas")
 
 
-def _load(name: str, split: str, root, dtype, limit=None):
-    from convlens.data import load_dataset
-
-    data = load_dataset(name, split, root)
+def _load(args: argparse.Namespace, split: str, dtype, limit=None):
+    data = load_data(args, args.data, split)
     x, y = data.float_x().numpy().astype(dtype), data.y.numpy()
     if limit is not None:
         if limit < 1:
@@ -87,8 +86,8 @@ def _train(args: argparse.Namespace) -> int:
         **{f.name: getattr(args, f.name) for f in dataclasses.fields(ScratchTrainConfig)}
     )
     dtype = np.dtype(args.dtype)
-    x, y, in_shape, classes = _load(args.data, "train", args.data_dir, dtype, args.limit)
-    x_test, y_test, _, _ = _load(args.data, "test", args.data_dir, dtype)
+    x, y, in_shape, classes = _load(args, "train", dtype, args.limit)
+    x_test, y_test, _, _ = _load(args, "test", dtype)
     # the same seed also draws the initial weights, so a run is replayed by its flags
     net = build_scratch(args.spec, in_shape, dtype=dtype, conv_impl=args.conv, seed=config.seed)
     out = net.forward(x[:1]).shape[1:]

@@ -12,14 +12,14 @@ only the maps on their own GPU) and normalises responses across channels (LRN, s
   LRN before pooling). One tower: 62,378,344 parameters; ``two_tower=True`` gives the paper's
   grouped convolutions and 60,965,224 parameters.
 
-torchvision ends its features with an adaptive 6x6 average pooling; at the default input size the
-maps are already 6x6, so it is the identity there and is left out: the fc layers are sized by the
-shape that reaches them.
+``alexnet`` ends its features with torchvision's adaptive average pooling (``adaptive.py``), so
+it takes any input from 63x63 up and loads torchvision's ImageNet weights (``weights.py``).
 """
 
 from __future__ import annotations
 
 from convlens.build import build_model
+from convlens.models.adaptive import with_adaptive_pool
 from convlens.models.registry import register_model
 
 _CLASSIFIER = "drop-fc4096-relu-drop-fc4096-relu-fc{n}"
@@ -47,12 +47,12 @@ _LECTURE = (
     params=61_100_840,
 )
 def alexnet(num_classes: int, in_channels: int, image_size: int = 224):
-    """Needs inputs of at least 63x63 (three 3x3 stride-2 poolings after an 11x11 stride-4 conv).
-
-    ``image_size`` changes the expected input; the first fc layer is sized for it (at 224 the maps
-    are 6x6x256 = 9,216 features, as in torchvision).
+    """Any input of at least 63x63 (three 3x3 stride-2 poolings after an 11x11 stride-4 conv):
+    an adaptive average pooling brings the maps to the size that ``image_size`` gives (6x6 at the
+    default 224, so 6x6x256 = 9,216 features reach fc1, as in torchvision).
     """
-    return build_model(_TORCHVISION.format(n=num_classes), (in_channels, image_size, image_size))
+    spec = _TORCHVISION.format(n=num_classes)
+    return with_adaptive_pool(build_model(spec, (in_channels, image_size, image_size)))
 
 
 @register_model(

@@ -11,6 +11,10 @@ LRN. torchvision's "5x5" branch uses a 3x3 kernel, a known slip kept for its pre
 gains 16 * (5x5 reduce) * (5x5 filters) weights, 380,928 in all, so 7,005,832 parameters.
 ``googlenet_naive`` builds the same stack from naive modules (no reductions; the pooling branch
 passes all its input maps on), the lectures' example of why 1x1 reductions matter.
+
+``transform_input=True`` re-normalises the input first, as torchvision's ImageNet weights for
+GoogLeNet need (``imagenet.to_half_range``); ``create_model("googlenet", weights=...)`` turns it on
+unless told otherwise, as torchvision's ``googlenet(weights=...)`` does.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from convlens.models.imagenet import to_half_range
 from convlens.models.registry import register_model
 
 
@@ -142,8 +147,10 @@ class GoogLeNet(nn.Module):
         aux_logits: bool = False,
         kernel5: int = 3,
         naive: bool = False,
+        transform_input: bool = False,
     ) -> None:
         super().__init__()
+        self.transform_input = transform_input
         self.conv1 = BasicConv2d(in_channels, 64, 7, stride=2, padding=3)
         self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
         self.conv2 = BasicConv2d(64, 64, 1)
@@ -173,6 +180,8 @@ class GoogLeNet(nn.Module):
         self.fc = nn.Linear(channels, num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        if self.transform_input:
+            x = to_half_range(x)
         x = self.maxpool1(self.conv1(x))
         x = self.maxpool2(self.conv3(self.conv2(x)))
         self.aux_outputs = []
@@ -200,11 +209,17 @@ _SOURCE = "Szegedy et al. 2015, Table 1; torchvision GoogLeNet_Weights num_param
     source=_SOURCE,
     params=6_624_904,
 )
-def googlenet(num_classes: int, in_channels: int, aux_logits: bool = False):
+def googlenet(
+    num_classes: int, in_channels: int, aux_logits: bool = False, transform_input: bool = False
+):
     """Any input of at least 32x32 (global average pooling at the end); 224x224 by default.
 
-    ``aux_logits=True`` adds the two auxiliary classifiers (13,004,888 parameters in all)."""
-    return GoogLeNet(num_classes, in_channels, aux_logits=aux_logits, kernel5=3)
+    ``aux_logits=True`` adds the two auxiliary classifiers (13,004,888 parameters in all);
+    ``transform_input=True`` takes ImageNet-normalised input to the [-1, 1] range that
+    torchvision's GoogLeNet weights were trained on."""
+    return GoogLeNet(
+        num_classes, in_channels, aux_logits, kernel5=3, transform_input=transform_input
+    )
 
 
 @register_model(
@@ -234,3 +249,36 @@ def googlenet_naive(num_classes: int, in_channels: int):
     """Any input of at least 32x32. Widths as in Table 1, but every pooling branch passes all its
     input maps on, so the channels grow from 192 to 4,944: the cost that 1x1 reductions avoid."""
     return GoogLeNet(num_classes, in_channels, kernel5=5, naive=True)
+
+
+class InceptionClassifier(nn.Module):
+    """One inception module on its own, then global average pooling and a linear classifier.
+
+    The lectures' single-module example: inception (3a) of Table 1 on a 28x28x192 volume, with
+    1x1 reductions (Figure 2(b)) or naive (Figure 2(a)). The paper's 5x5 kernel is used.
+    """
+
+    def __init__(self, num_classes: int, in_channels: int, naive: bool = False) -> None:
+        super().__init__()
+        block = InceptionNaive if naive else Inception
+        widths = STAGES[0][1]  # inception (3a): 64, 96 -> 128, 16 -> 32, pool -> 32
+        assert isinstance(widths, Widths)
+        self.inception3a = block(in_channels, widths, kernel5=5)
+        self.fc = nn.Linear(self.inception3a.out_channels, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.inception3a(x).mean(dim=(2, 3)))
+
+
+@register_model(
+    "inception3a",
+    family="googlenet",
+    in_shape=(192, 28, 28),
+    num_classes=10,
+    description="One inception module, (3a) of GoogLeNet on 28x28x192, then pooling and fc",
+    source="Szegedy et al. 2015, Figure 2(b) and Table 1 row inception (3a)",
+    params=166_634,  # convs 163,328 + batch norm 736 + fc 2,570 (tests/models)
+)
+def inception3a(num_classes: int, in_channels: int, naive: bool = False):
+    """Any input of at least 1x1; ``naive=True`` drops the 1x1 reductions (Figure 2(a))."""
+    return InceptionClassifier(num_classes, in_channels, naive=naive)

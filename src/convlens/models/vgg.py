@@ -6,12 +6,14 @@ and "M" for a 2x2 max pooling, turned into spec text such as ``conv3x3x64p1-relu
 Parameter counts are torchvision's (``VGG*_Weights.IMAGENET1K_V1.meta["num_params"]`` in
 torchvision/models/vgg.py): vgg11 132,863,336; vgg11_bn 132,868,840; vgg13 133,047,848;
 vgg13_bn 133,053,736; vgg16 138,357,544; vgg16_bn 138,365,992; vgg19 143,667,240;
-vgg19_bn 143,678,248.
+vgg19_bn 143,678,248. As in torchvision, an adaptive average pooling (``adaptive.py``) in front of
+the classifier lets a VGG take any input from 32x32 up and load torchvision's ImageNet weights.
 """
 
 from __future__ import annotations
 
 from convlens.build import build_model
+from convlens.models.adaptive import with_adaptive_pool
 from convlens.models.registry import register_model
 
 CONFIGS: dict[int, list[int | str]] = {
@@ -55,11 +57,12 @@ def _register(depth: int, batch_norm: bool, params: int) -> None:
         params=params,
     )
     def build(num_classes: int, in_channels: int, small_input: bool = False):
-        """224x224 input by default; ``small_input=True`` takes 32x32 (CIFAR) and uses a single fc
-        layer on the 512 features that the five poolings leave (1x1 maps)."""
+        """224x224 input by default, any from 32x32 up (maps pooled to 7x7 before fc1);
+        ``small_input=True`` (32x32, CIFAR) uses a single fc layer on the 512 features that the
+        five poolings leave (maps pooled to 1x1)."""
         size = 32 if small_input else 224
         spec = vgg_spec(depth, batch_norm, num_classes, small_input)
-        return build_model(spec, (in_channels, size, size))
+        return with_adaptive_pool(build_model(spec, (in_channels, size, size)))
 
 
 for _depth, _plain, _bn in (
