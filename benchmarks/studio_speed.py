@@ -1,0 +1,139 @@
+"""How fast the studio answers, beside its goals (issue 15), on this machine.
+
+    python benchmarks/studio_speed.py [--data mnist1d] [--repeats 50]
+
+1. spec-table update: server time of POST /api/spec for a 20-layer spec, p95 (goal <= 30 ms);
+2. inspect redraw: POST /api/inspect for a LeNet-sized model and a drawing, p95 (goal <= 50 ms);
+   it computes the forward pass, every feature map, saliency, guided backprop, Grad-CAM and
+   occlusion;
+3. page ready: from starting `convlens studio` until GET / and GET /api/info both answer
+   (goal <= 1 s);
+4. streaming cost: images/s of `convlens train --recipe fast` against the same recipe trained
+   through the studio with an event-stream client connected, one after the other in this run
+   (goal: the studio at most 5% slower).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+SPEC20 = "-".join(["conv3x3x16p1", "bn", "relu"] * 6 + ["gap", "fc10"])  # 20 layers
+LENET = "conv5x5x6-pool2-conv5x5x16-pool2-fc120-fc84-fc10"
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1]
+
+
+def timed_posts(client, path: str, body: dict, repeats: int) -> list[float]:
+    client.post(path, json=body)  # the first call imports and caches
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        r = client.post(path, json=body)
+        times.append(1000 * (time.perf_counter() - start))
+        assert r.status_code == 200, r.text
+    return times
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def page_ready(runs: Path) -> float:
+    port = free_port()
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "convlens", "studio", str(runs), "--port", str(port), "--no-browser"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        while True:
+            try:
+                for path in ("/", "/api/info"):
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5).read()
+                return time.perf_counter() - start
+            except OSError:
+                time.sleep(0.01)
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def cli_rate(data: str, out: Path) -> float:
+    subprocess.run(
+        [sys.executable, "-m", "convlens", "train", "--data", data, "--recipe", "fast", "--out",
+         str(out), "--no-report", "--verbose", "0"],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    return mean_rate(out)
+
+
+def mean_rate(run: Path) -> float:
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return statistics.mean(r["images_per_s"] for r in records)
+
+
+def studio_rate(client, data: str) -> float:
+    run = client.post("/api/train", json={"data": data, "recipe": "fast"}).json()
+    with client.stream("GET", f"/api/runs/{run['run']}/events") as response:
+        for _ in response.iter_lines():
+            pass
+    return mean_rate(Path(run["dir"]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="mnist1d", help="data set of the streaming comparison")
+    parser.add_argument("--repeats", type=int, default=50)
+    parser.add_argument("--no-training", action="store_true", help="skip the streaming part")
+    args = parser.parse_args()
+
+    from starlette.testclient import TestClient
+
+    from convlens.studio.context import Studio
+    from convlens.studio.server import create_app
+
+    print(f"CPU threads: {os.cpu_count()}; figures vary with the machine's load")
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = Path(tmp) / "runs"
+        runs.mkdir()
+        ready = page_ready(runs)
+        studio = Studio(runs.resolve(), report=False)
+        with TestClient(create_app(studio, warm=False), base_url="http://127.0.0.1") as client:
+            spec = timed_posts(
+                client, "/api/spec", {"spec": SPEC20, "input": "3x32x32"}, args.repeats
+            )
+            drawing = [
+                [1.0 if 8 < c < 14 and 4 < r < 24 else 0.0 for c in range(28)] for r in range(28)
+            ]
+            body = {"spec": LENET, "input": "1x28x28", "pixels": drawing}
+            inspect = timed_posts(client, "/api/inspect", body, args.repeats)
+            print(f"{'measure':<34}{'this machine':>14}{'goal':>10}{'ratio':>8}")
+            rows = [("spec table, 20 layers, p95 (ms)", p95(spec), 30.0),
+                    ("inspect redraw, LeNet, p95 (ms)", p95(inspect), 50.0),
+                    ("page ready after start (s)", ready, 1.0)]  # fmt: skip
+            for name, value, goal in rows:
+                print(f"{name:<34}{value:>14.2f}{goal:>10.2f}{value / goal:>8.2f}")
+            if not args.no_training:
+                cli = cli_rate(args.data, runs / "cli")
+                streamed = studio_rate(client, args.data)
+                print(f"{'convlens train images/s':<34}{cli:>14.0f}")
+                print(f"{'studio + event stream images/s':<34}{streamed:>14.0f}")
+                print(f"{'studio / train (goal >= 0.95)':<34}{streamed / cli:>14.3f}")
+
+
+if __name__ == "__main__":
+    main()
