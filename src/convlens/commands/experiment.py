@@ -22,7 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--epochs", type=float, default=None, help="training length for experiments that train"
     )
     parser.add_argument(
-        "--data", default=None, help="fc-vs-cnn: mnist1d (default) or fashion-mnist"
+        "--data",
+        default=None,
+        help="fc-vs-cnn: mnist1d (default) or fashion-mnist; traditional: digits, fashion-mnist "
+        "or iris (default all found)",
     )
     parser.add_argument(
         "--max-shift", type=int, default=None, help="equivariance: largest shift in pixels"
@@ -38,14 +41,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def _command_line(args: argparse.Namespace) -> str:
+    """The command that repeats this run: the experiment and the flags that were given."""
+    parts = ["convlens experiment", args.name]
+    for flag in _FLAGS:
+        value = getattr(args, flag)
+        if value is None:
+            continue
+        option = "--" + flag.replace("_", "-")
+        parts.append(option if isinstance(value, bool) else f"{option} {value:g}"
+                     if isinstance(value, float) else f"{option} {value}")  # fmt: skip
+    return " ".join(parts)
+
+
 def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from convlens.errors import ConfigError
     from convlens.experiments import EXPERIMENTS, experiment_options, run_experiment, save_result
     from convlens.experiments.output import table_text
 
     if args.list or not args.name:
+        width = max(map(len, EXPERIMENTS))
         for name, exp in EXPERIMENTS.items():
-            print(f"  {name:<18} {exp.summary}{'  (trains networks)' if exp.trains else ''}")
+            print(f"  {name:<{width}} {exp.summary}{'  (trains networks)' if exp.trains else ''}")
         return 0
     known = experiment_options(args.name)
     options = {}
@@ -62,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         options["verbose"] = 1
     if "announce" in known and not args.quiet:
         options["announce"] = lambda text: print(f"training {text}", file=sys.stderr, flush=True)
-    result = run_experiment(args.name, **options)
+    result = replace(run_experiment(args.name, **options), command=_command_line(args))
     out = args.out or f"convlens-runs/experiments/{args.name}"
     paths = save_result(result, out)
     print(table_text(result))

@@ -2,8 +2,9 @@
 
 ``run_experiment(name, **options) -> ExperimentResult``; ``list_experiments()`` names them. Each
 experiment is also a function of its own (``fc_vs_cnn``, ``shuffled``, ``equivariance``,
-``parameter_sharing``, ``receptive_field_growth``), seeded and returning a value; rendering to
-files is ``save_result(result, out_dir)``.
+``parameter_sharing``, ``receptive_field_growth``, ``learned_invariance``,
+``traditional_vs_end_to_end``, ``universal_approximator``, ``gradient_descent_paths``), seeded
+and returning a value; rendering to files is ``save_result(result, out_dir)``.
 """
 
 from __future__ import annotations
@@ -14,12 +15,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from convlens.errors import ConfigError
+from convlens.experiments.approximator import universal_approximator
+from convlens.experiments.descent import gradient_descent_paths
 from convlens.experiments.equivariance import equivariance
 from convlens.experiments.fc_vs_cnn import fc_vs_cnn, shuffled
+from convlens.experiments.invariance_learned import learned_invariance
 from convlens.experiments.output import save_result, table_text
 from convlens.experiments.receptive import receptive_field_growth
 from convlens.experiments.result import ExperimentResult, FigureData, Reference, Series
 from convlens.experiments.sharing import parameter_sharing
+from convlens.experiments.traditional import traditional_vs_end_to_end
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,30 @@ EXPERIMENTS: dict[str, Experiment] = {
             "receptive field against depth, stride, pooling and dilation",
             False,
         ),
+        Experiment(
+            "learned-invariance",
+            learned_invariance,
+            "the max over filters trained on rotated patterns is rotation-invariant; one filter is not",
+            True,
+        ),
+        Experiment(
+            "traditional",
+            traditional_vs_end_to_end,
+            "hand-made features (HOG, Iris thresholds) + linear classifier vs CNN / MLP end to end",
+            True,
+        ),
+        Experiment(
+            "universal-approximator",
+            universal_approximator,
+            "a 1-D function from sigmoid bumps by hand vs the same network by gradient descent",
+            True,
+        ),
+        Experiment(
+            "gradient-descent",
+            gradient_descent_paths,
+            "the lectures' descent loop on 2-D loss surfaces for several step sizes",
+            False,
+        ),
     )
 }
 
@@ -104,6 +133,8 @@ __all__ = [
     "equivariance",
     "experiment_options",
     "fc_vs_cnn",
+    "gradient_descent_paths",
+    "learned_invariance",
     "list_experiments",
     "parameter_sharing",
     "receptive_field_growth",
@@ -111,4 +142,6 @@ __all__ = [
     "save_result",
     "shuffled",
     "table_text",
+    "traditional_vs_end_to_end",
+    "universal_approximator",
 ]

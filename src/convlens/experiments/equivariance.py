@@ -136,13 +136,14 @@ def shift_robustness(
     the first that many test examples."""
     import torch
 
+    from convlens.torchutil import eval_mode
+
     x, y = test.float_x(), test.y
     if limit is not None:
         x, y = x[:limit], y[:limit]
     out: dict[str, dict] = {}
-    with torch.no_grad():
-        for label, model in models.items():
-            model.eval()
+    for label, model in models.items():
+        with torch.no_grad(), eval_mode(model):
             base = model(x).argmax(1)
             acc, same = [], []
             for s in shifts:
@@ -151,6 +152,59 @@ def shift_robustness(
                 same.append(float((pred == base).float().mean()))
             out[label] = {"accuracy": acc, "unchanged": same}
     return out
+
+
+# table header: the errors at whole-jump and other shifts tell equivariance from its absence
+COLUMNS = (
+    "measure", "network", "spec", "jump", "at shift 1",
+    "max at whole-jump shifts", "max at other shifts",
+)  # fmt: skip
+
+_MEASURES: dict[str, tuple[tuple[Probe, ...], Callable[..., list[float]]]] = {
+    "equivariance": (EQUIVARIANCE_PROBES, equivariance_errors),
+    "invariance": (INVARIANCE_PROBES, invariance_changes),
+}
+
+
+def _measure_probe(
+    group: str, probe: Probe, measure: Callable[..., list[float]], shifts: list[int], seeds: int
+) -> tuple[dict[str, Any], Series, tuple]:
+    """One network's curve over ``seeds`` random weightings: its data, its series, its row."""
+    per_seed = [measure(probe, shifts, seed=seed) for seed in range(seeds)]
+    stats = [mean_std([run[i] for run in per_seed]) for i in range(len(shifts))]
+    means, stds = [m for m, _ in stats], [s for _, s in stats]
+    jump = _model(probe.spec, IN_SHAPE, 0)[1]
+    whole = [means[i] for i in shifts if i and i % jump == 0]
+    other = [means[i] for i in shifts if i % jump]
+    entry = {"spec": probe.spec, "mean": means, "std": stds, "jump": jump}
+    curve = Series(probe.label, tuple(shifts), tuple(means), tuple(stds))
+    row = (
+        group, probe.label, probe.spec, jump, means[1],
+        max(whole) if whole else None, max(other) if other else None,
+    )  # fmt: skip
+    return entry, curve, row
+
+
+def _figures(curves: dict[str, list[Series]], classifier: dict | None) -> tuple[FigureData, ...]:
+    shift = "input shift (pixels)"
+    figures = [
+        FigureData("equivariance", "Equivariance error of conv feature maps", shift,
+                   "relative error after the best output shift", tuple(curves["equivariance"])),
+        FigureData("invariance", "How much a representation changes under a shift", shift,
+                   "relative change", tuple(curves["invariance"])),
+    ]  # fmt: skip
+    if classifier:
+        cshifts = tuple(classifier["shifts"])
+        accuracy = tuple(
+            Series(label, cshifts, tuple(v["accuracy"]))
+            for label, v in classifier.items()
+            if isinstance(v, dict)
+        )
+        figures.append(
+            FigureData("classifier_shift", "Trained classifiers on shifted test inputs",
+                       "input shift (positions along the last axis)", "test accuracy", accuracy)
+        )  # fmt: skip
+    return tuple(figures)
 
 
 def equivariance(
@@ -179,85 +233,24 @@ def equivariance(
         classifier = _trained_classifiers(epochs or (4.0 if quick else 40.0), verbose, announce)
     shifts = list(range(max_shift + 1))
     data: dict[str, Any] = {"shifts": shifts, "in_shape": list(IN_SHAPE), "seeds": seeds}
-    eq_series: list[Series] = []
-    inv_series: list[Series] = []
+    curves: dict[str, list[Series]] = {}
     rows: list[tuple] = []
-    for group, probes, measure in (
-        ("equivariance", EQUIVARIANCE_PROBES, equivariance_errors),
-        ("invariance", INVARIANCE_PROBES, invariance_changes),
-    ):
-        data[group] = {}
-        for probe in probes:
-            per_seed = [measure(probe, shifts, seed=seed) for seed in range(seeds)]
-            stats = [mean_std([run[i] for run in per_seed]) for i in range(len(shifts))]
-            means, stds = [m for m, _ in stats], [s for _, s in stats]
-            data[group][probe.label] = {"spec": probe.spec, "mean": means, "std": stds}
-            series = Series(probe.label, tuple(shifts), tuple(means), tuple(stds))
-            (eq_series if group == "equivariance" else inv_series).append(series)
-            jump = _model(probe.spec, IN_SHAPE, 0)[1]
-            whole = [means[i] for i in shifts if i and i % jump == 0]
-            other = [means[i] for i in shifts if i % jump]
-            data[group][probe.label]["jump"] = jump
-            rows.append(
-                (
-                    group,
-                    probe.label,
-                    probe.spec,
-                    jump,
-                    means[1],
-                    max(whole) if whole else None,
-                    max(other) if other else None,
-                )
-            )
-    figures = [
-        FigureData(
-            "equivariance",
-            "Equivariance error of conv feature maps",
-            "input shift (pixels)",
-            "relative error after the best output shift",
-            tuple(eq_series),
-        ),
-        FigureData(
-            "invariance",
-            "How much a representation changes under a shift",
-            "input shift (pixels)",
-            "relative change",
-            tuple(inv_series),
-        ),
-    ]
+    for group, (probes, measure) in _MEASURES.items():
+        measured = [_measure_probe(group, probe, measure, shifts, seeds) for probe in probes]
+        data[group] = {probe.label: entry for probe, (entry, _, _) in zip(probes, measured)}
+        curves[group] = [curve for _, curve, _ in measured]
+        rows += [row for _, _, row in measured]
     if classifier:
-        cshifts = tuple(classifier["shifts"])
         data["classifier"] = classifier
-        figures.append(
-            FigureData(
-                "classifier_shift",
-                "Trained classifiers on shifted test inputs",
-                "input shift (positions along the last axis)",
-                "test accuracy",
-                tuple(
-                    Series(label, cshifts, tuple(v["accuracy"]))
-                    for label, v in classifier.items()
-                    if isinstance(v, dict)
-                ),
-            )
-        )
     return ExperimentResult(
         name="equivariance",
         title="Translation equivariance and invariance",
         claim="Convolution is translation equivariant (f(g(x)) = g(f(x))); pooling adds "
         "invariance to small translations; strides keep equivariance only for whole-stride shifts.",
-        columns=(
-            "measure",
-            "network",
-            "spec",
-            "jump",
-            "at shift 1",
-            "max at whole-jump shifts",
-            "max at other shifts",
-        ),
+        columns=COLUMNS,
         rows=tuple(rows),
         findings=_findings(data),
-        figures=tuple(figures),
+        figures=_figures(curves, classifier),
         data=data,
         options={
             "seeds": seeds,
@@ -265,9 +258,6 @@ def equivariance(
             "quick": quick,
             "trained": bool(classifier),
         },
-        command=f"convlens experiment equivariance --seeds {seeds}"
-        + (" --quick" if quick else "")
-        + ("" if classifier else " --untrained"),
     )
 
 

@@ -121,6 +121,30 @@ def train_comparison(
     }
 
 
+def _figures(raw: dict[str, Any], name: str, variant: str) -> tuple[FigureData, ...]:
+    """Bars of train and test accuracy per network, and seed 0's test-accuracy curves."""
+    data, nets, several = raw["data"], raw["nets"], raw["seeds"] > 1
+    positions = tuple(range(len(nets)))
+    bars = tuple(
+        Series(split, positions, tuple(v[f"{split}_acc"] for v in nets.values()),
+               tuple(v[f"{split}_std"] for v in nets.values()))
+        for split in ("test", "train")
+    )  # fmt: skip
+    curves = tuple(
+        Series(label, tuple(float(e) for e, _ in v["runs"][0]["curve"]),
+               tuple(a for _, a in v["runs"][0]["curve"]))
+        for label, v in nets.items()
+    )  # fmt: skip
+    spread = f" (mean ± std over {raw['seeds']} seeds)" if several else ""
+    return (
+        FigureData(f"{name}_accuracy", f"Accuracy on {data}{variant}{spread}", "", "accuracy",
+                   bars, kind="bar",
+                   xticks=tuple(f"{k}\n{v['params']:,} params" for k, v in nets.items())),
+        FigureData(f"{name}_curves", f"Test accuracy during training ({data}{variant}, seed 0)",
+                   "epoch", "test accuracy", curves),
+    )  # fmt: skip
+
+
 def result_from(raw: dict[str, Any], *, quick: bool = False) -> ExperimentResult:
     """The ExperimentResult (table, findings, references, figures) of a ``train_comparison``."""
     data, shuffled, nets = raw["data"], raw["shuffled"], raw["nets"]
@@ -135,51 +159,13 @@ def result_from(raw: dict[str, Any], *, quick: bool = False) -> ExperimentResult
     )
     name = "shuffled" if shuffled else "fc-vs-cnn"
     variant = " with shuffled input positions" if shuffled else ""
-    figures = (
-        FigureData(
-            f"{name}_accuracy",
-            f"Accuracy on {data}{variant}"
-            + (f" (mean ± std over {raw['seeds']} seeds)" if several else ""),
-            "",
-            "accuracy",
-            (
-                Series(
-                    "test",
-                    tuple(range(len(nets))),
-                    tuple(v["test_acc"] for v in nets.values()),
-                    tuple(v["test_std"] for v in nets.values()),
-                ),
-                Series(
-                    "train",
-                    tuple(range(len(nets))),
-                    tuple(v["train_acc"] for v in nets.values()),
-                    tuple(v["train_std"] for v in nets.values()),
-                ),
-            ),
-            kind="bar",
-            xticks=tuple(f"{k}\n{v['params']:,} params" for k, v in nets.items()),
-        ),
-        FigureData(
-            f"{name}_curves",
-            f"Test accuracy during training ({data}{variant}, seed 0)",
-            "epoch",
-            "test accuracy",
-            tuple(
-                Series(
-                    label,
-                    tuple(float(e) for e, _ in v["runs"][0]["curve"]),
-                    tuple(a for _, a in v["runs"][0]["curve"]),
-                )
-                for label, v in nets.items()
-            ),
-        ),
-    )
     clean = {
         **raw,
         "nets": {k: {f: x for f, x in v.items() if f != "last_model"} for k, v in nets.items()},
     }
-    seeds = raw["seeds"]
-    flags = command_flags(raw, quick) + (f" --data {data}" if data != "mnist1d" else "")
+    references = REFERENCES.get((data, False), ())
+    if shuffled:
+        references = references[:2] + REFERENCES.get((data, True), ())
     return ExperimentResult(
         name=name,
         title=f"Convolutional vs fully connected networks on {data}{variant}",
@@ -193,24 +179,10 @@ def result_from(raw: dict[str, Any], *, quick: bool = False) -> ExperimentResult
         columns=("network", "kind", "model", "params", "train acc", "test acc"),
         rows=rows,
         findings=_findings(nets, shuffled, several),
-        references=REFERENCES.get((data, False), ())[:2] + REFERENCES.get((data, True), ())
-        if shuffled
-        else REFERENCES.get((data, False), ()),
-        figures=figures,
+        references=references,
+        figures=_figures(raw, name, variant),
         data=clean,
-        options={"data": data, "seeds": seeds, "quick": quick, "recipe": raw["recipe"]},
-        command=f"convlens experiment {name}{flags}",
-    )
-
-
-def command_flags(raw: dict[str, Any], quick: bool) -> str:
-    """The CLI flags that repeat a ``train_comparison``: seeds, and the length if it was set."""
-    epochs = raw["recipe"]["epochs"]
-    default = QUICK_EPOCHS[raw["data"]] if quick else RECIPES[raw["data"]].epochs
-    return (
-        f" --seeds {raw['seeds']}"
-        + (" --quick" if quick else "")
-        + (f" --epochs {epochs:g}" if epochs != default else "")
+        options={"data": data, "seeds": raw["seeds"], "quick": quick, "recipe": raw["recipe"]},
     )
 
 

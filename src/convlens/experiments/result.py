@@ -75,6 +75,11 @@ class ExperimentResult:
                 return dict(zip(self.columns, r))
         raise KeyError(f"no row {first!r}; rows: {', '.join(str(r[0]) for r in self.rows)}")
 
+    def _repr_html_(self) -> str:  # Jupyter: claim, table, findings and plots
+        from convlens.notebook import experiment_html
+
+        return experiment_html(self)
+
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (0 for a single value)."""
