@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -34,6 +35,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "report": ("report", "write the self-contained HTML report of a run directory"),
     "experiment": ("experiment", "run one of the lectures' claims as an experiment"),
+    "lecture": (
+        "lecture",
+        "the decks' worked examples, step by step, with the slides' mistakes flagged",
+    ),
     "scratch": (
         "scratch",
         "the NumPy-only engine: lecture examples, gradient checks, training a spec",
@@ -41,6 +46,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "neurons": ("neurons", "McCulloch-Pitts neurons, perceptrons and sigmoid neurons in NumPy"),
     "bench": ("bench", "measure training speed against the loop of the PyTorch tutorials"),
     "export": ("export", "export a checkpoint to ONNX and check it with onnxruntime"),
+    "studio": ("studio", "the local page: build, train, draw into and look inside a CNN"),
 }
 
 
@@ -95,15 +101,22 @@ def run_guarded(func, args, prog: str = "convlens") -> int:
     try:
         return int(func(args) or 0)
     except ConvlensError as err:
-        sys.stderr.write(f"{prog}: error: {err}\n")
+        _report(f"{prog}: error: {err}")
         return 2
     except KeyboardInterrupt:
-        sys.stderr.write(f"{prog}: interrupted\n")
+        _report(f"{prog}: interrupted")
         return 130
     except OSError as err:  # a full disk, a missing directory, a permission problem
         where = f" {err.filename!r}" if getattr(err, "filename", None) else ""
-        sys.stderr.write(f"{prog}: error: cannot use{where}: {err.strerror or err}\n")
+        _report(f"{prog}: error: cannot use{where}: {err.strerror or err}")
         return 2
+
+
+def _report(line: str) -> None:
+    # torchrun starts every process with RANK set and they fail alike: rank 0 alone says why,
+    # the others stay silent (and still exit with the same code)
+    if os.environ.get("RANK", "0") == "0":
+        sys.stderr.write(line + "\n")
 
 
 if __name__ == "__main__":

@@ -40,9 +40,10 @@ def run(args: argparse.Namespace) -> int:
     from convlens.analysis.summary import summarize
     from convlens.experiments.equivariance import equivariance, shift_robustness
     from convlens.experiments.fc_vs_cnn import NETS, best_of, result_from, train_comparison
-    from convlens.experiments.output import figure_pngs, section_html, table_text, write_atomic
+    from convlens.experiments.output import figure_pngs, section_html, table_text
     from convlens.experiments.sharing import parameter_sharing_counts
     from convlens.experiments.training import build_net
+    from convlens.fileio import atomic_write_bytes, atomic_write_text
     from convlens.report.html import html_section, render_page, write_html
 
     start = time.perf_counter()
@@ -89,13 +90,13 @@ def run(args: argparse.Namespace) -> int:
     for res in (result, eq, counts):
         pngs = figure_pngs(res)
         for name, png in pngs.items():
-            write_atomic(out / f"{name}.png", png)
+            atomic_write_bytes(out / f"{name}.png", png)
         sections.append(section_html(res, pngs))
     report = write_html(
         out / "report.html",
         render_page("convlens demo: why convolution works", sections, subtitle=f"data: {data}"),
     )
-    write_atomic(out / "results.json", _json({"fc-vs-cnn": result, "equivariance": eq}).encode())
+    atomic_write_text(out / "results.json", _json({"fc-vs-cnn": result, "equivariance": eq}))
     conv_label, conv = best_of(raw["nets"], "conv")
     dense_label, dense = best_of(raw["nets"], "dense")
     _say(
