@@ -107,3 +107,26 @@ def test_format_comparison_gives_each_ratio_as_the_peer_over_convlens():
     assert rows["images/s"][-2:] == ["8.00x", "4.00x"]  # 4000/500, 4000/1000
     assert rows["train s"][-2:] == ["5.33x", "4.00x"]  # 40/7.5, 30/7.5
     assert rows["to 90% test"][-2:] == ["5.33x", "2.67x"]  # 40 s / 7.5 s, 20 s / 7.5 s
+
+
+def test_the_adam_loop_is_a_fourth_column_with_its_own_ratios():
+    from convlens.train.bench import ADAM_SETTINGS, Comparison
+
+    assert (ADAM_SETTINGS["optimizer"], ADAM_SETTINGS["lr"], ADAM_SETTINGS["batch_size"]) == (
+        "adam",
+        1e-3,
+        64,
+    )
+    peer = SpeedResult("p", 1000.0, 30.0, [0.8, 0.92], [10.0, 20.0], 1e9, epochs=2)
+    ours = SpeedResult("c", 4000.0, 7.5, [0.85, 0.93], [3.75, 7.5], 4e9, epochs=2)
+    slow = SpeedResult("t", 500.0, 40.0, [0.85, 0.9], [20.0, 40.0], 5e8, epochs=2)
+    adam = SpeedResult("a", 800.0, 30.0, [0.91], [15.0], 8e8, epochs=1)
+    table = format_comparison(
+        Comparison(slow, peer, ours, adam=adam, interleaved=([900.0], [3600.0])), 0.9
+    )
+    rows = {line.split("  ")[0]: line.split() for line in table.splitlines()}
+    assert rows["images/s"][-3:] == ["8.00x", "5.00x", "4.00x"]  # 4000/500, /800, /1000
+    assert rows["to 90% test"][-3:] == ["5.33x", "2.00x", "2.67x"]  # 40, 15 and 20 s over 7.5 s
+    bursts = next(line for line in table.splitlines() if "alternating" in line).split()
+    assert bursts[-3:] == ["900", "3,600", "4.00x"]
+    assert "Adam lr 1e-3" in table

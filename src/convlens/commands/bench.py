@@ -63,6 +63,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--threads", type=int, default=0, help="CPU threads for both loops; 0 = torch's default"
     )
     parser.add_argument("--data-dir", help="where the data set files are (default: search)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="instead: where one training step's time goes, per kind of operation, with each "
+        "kind's FLOP/s against this machine's matmul peak (measured in the same run)",
+    )
+    parser.add_argument(
+        "--profile-steps", type=int, default=20, help="steps to profile (default: 20)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,6 +91,16 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.profile:
+        from convlens.train.profile import format_profile, profile_training
+
+        if args.profile_steps < 1:
+            raise ConfigError("--profile-steps must be at least 1.")
+        found = profile_training(
+            args.data, args.recipe, steps=args.profile_steps, root=args.data_dir
+        )
+        print(format_profile(found))
+        return 0
     recipe = get_recipe(args.data, args.recipe)
     train = load_dataset(args.data, "train", root=args.data_dir)
     test = load_dataset(args.data, "test", root=args.data_dir)
@@ -116,7 +135,7 @@ def format_comparison(c: Comparison, target: float) -> str:
 
     Each ratio is the peer's figure over convlens's (how many times faster convlens is).
     """
-    peers = [r for r in (c.tutorial, c.same_recipe) if r is not None]
+    peers = [r for r in (c.tutorial, c.adam, c.same_recipe) if r is not None]
     runs = [*peers, c.convlens]
     ours = c.convlens
 
@@ -148,12 +167,11 @@ def format_comparison(c: Comparison, target: float) -> str:
     ]  # fmt: skip
     if c.interleaved:
         peer_rate, our_rate = (statistics.median(v) for v in c.interleaved)
-        cells = ["", f"{peer_rate:,.0f}", f"{our_rate:,.0f}"][-len(runs) :]
-        ratio = f"{our_rate / peer_rate:.2f}x"
+        # the bursts run the same-recipe loop (the last peer) against convlens (the last run)
+        cells = [""] * (len(runs) - 2) + [f"{peer_rate:,.0f}", f"{our_rate:,.0f}"]
+        ratios = [""] * (len(peers) - 1) + [f"{our_rate / peer_rate:.2f}x"]
         rounds = len(c.interleaved[0])
-        rows.append(
-            [f"images/s, {rounds} alternating bursts", *cells, *(["", ratio][-len(peers) :])]
-        )
+        rows.append([f"images/s, {rounds} alternating bursts", *cells, *ratios])
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     table = [("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()) for r in rows]
     return "\n".join(table + _notes(c))
@@ -169,6 +187,11 @@ def _notes(c: Comparison) -> list[str]:
         notes.append(
             f"tutorial: per-sample Dataset + DataLoader, float32, the tutorials' SGD lr {t['lr']:g} "
             f"momentum {t['momentum']:g}, batches of {t['batch_size']}, stopped at the target"
+        )
+    if c.adam is not None:
+        notes.append(
+            "Adam loop: the same per-sample loop, float32, batches of 64, with Adam lr 1e-3 (a "
+            "well-written loop of the tutorials' kind), stopped at the target"
         )
     notes.append(
         "tutorial, same recipe: the same loop with convlens's optimiser, schedule, batch size, "

@@ -47,6 +47,9 @@ TUTORIAL_SETTINGS: dict[str, Any] = dict(
     warmup=0.0, batch_size=64, label_smoothing=0.0, grad_clip=0.0, flip=False, crop=0, tta=False,
 )  # fmt: skip
 TUTORIAL_EPOCHS = 10
+# A well-written loop of the same kind, stronger than the tutorials' settings: the same per-sample
+# Dataset + DataLoader (batches of 64, shuffled) and float32, with Adam at its usual lr 1e-3.
+ADAM_SETTINGS: dict[str, Any] = {**TUTORIAL_SETTINGS, "optimizer": "adam", "momentum": 0.0}
 
 
 @dataclass
@@ -212,6 +215,7 @@ class Comparison:
     tutorial: SpeedResult | None  # the tutorial loop with the tutorials' settings, until the target
     same_recipe: SpeedResult  # the tutorial loop with the convlens recipe's settings and epochs
     convlens: SpeedResult
+    adam: SpeedResult | None = None  # the same loop with Adam lr 1e-3, until the target
     # images/s of the same-recipe tutorial loop and of convlens in alternating short bursts
     interleaved: tuple[list[float], list[float]] | None = None
 
@@ -232,18 +236,20 @@ def compare(
     """
     model = make_model()
     flops = training_flops(model, tuple(data.in_shape))
-    tutorial = None
+    tutorial = adam = None
     if tutorial_epochs:
         settings = replace(config, **TUTORIAL_SETTINGS, epochs=tutorial_epochs, verbose=0)
         tutorial = tutorial_fit(model, data, test, settings, until=target, name="tutorial")
+        settings = replace(config, **ADAM_SETTINGS, epochs=tutorial_epochs, verbose=0)
+        adam = tutorial_fit(make_model(), data, test, settings, until=target, name="Adam loop")
         model = make_model()
     same = tutorial_fit(model, data, test, replace(config, verbose=0), name="tutorial, same recipe")
     ours = convlens_fit(make_model(), data, test, config)
-    for r in (tutorial, same, ours):
+    for r in (tutorial, adam, same, ours):
         if r is not None:
             r.flops_per_s = r.images_per_s * flops if flops else None
     interleaved = interleaved_rates(make_model, data, config, rounds) if rounds else None
-    return Comparison(tutorial, same, ours, interleaved=interleaved)
+    return Comparison(tutorial, same, ours, adam=adam, interleaved=interleaved)
 
 
 @dataclass(frozen=True)

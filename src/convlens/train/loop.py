@@ -30,6 +30,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.profiler import record_function
 
 from convlens.errors import ConfigError, TrainingError
 from convlens.fileio import atomic_write_text
@@ -268,7 +269,10 @@ def _step(run: Run, epoch: EpochClock) -> None:
     index = state.order[i * run.batch_size : (i + 1) * run.batch_size]
     run.lr = run.lr_at(state.step)
     set_lr(state.optimizer, run.lr)
-    xb, yb, aug = distributed.shard_batch(run.x[index], run.y[index], run.augment, state.generator)
+    with record_function("convlens.batch"):  # named for `convlens bench --profile`
+        xb, yb, aug = distributed.shard_batch(
+            run.x[index], run.y[index], run.augment, state.generator
+        )
     loss, correct = _train_step(run.net, xb, yb, state, run.hw, config, aug)
     state.step += 1
     if not math.isfinite(loss):
@@ -311,10 +315,11 @@ def _train_step(
     augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None,
 ) -> tuple[float, float]:
     """One optimiser step; returns the batch's mean loss and its number of correct predictions."""
-    if augment is not None:
-        xb = augment(xb, state.generator)
-    if hw.channels_last:
-        xb = xb.contiguous(memory_format=torch.channels_last)
+    with record_function("convlens.batch"):
+        if augment is not None:
+            xb = augment(xb, state.generator)
+        if hw.channels_last:
+            xb = xb.contiguous(memory_format=torch.channels_last)
     with hw.autocast():
         logits = net(xb)
     loss = F.cross_entropy(logits.float(), yb, label_smoothing=config.label_smoothing)

@@ -1,0 +1,269 @@
+"""Where a training step's time goes, and how close each part comes to the machine's peak.
+
+``profile_training`` runs ``fit`` itself, unchanged, on the recipe's model and data, and records a
+window of its steps with ``torch.profiler`` once the first steps have warmed the kernels. Every
+ATen operation's own time (its self time: children excluded) is put in one kind (convolution
+forward, convolution backward, pooling, batch norm, ...); what the operations do not account for
+is Python, the profiler's own bookkeeping and waiting. The convolutions' and linear layers' FLOPs
+come from the summary's MACs for the batch (forward 2 x MACs, backward twice the forward: the
+gradients of the input and of the weights), so each kind's achieved FLOP/s can be set against
+the machine's matrix-multiply peak, which ``matmul_peaks`` measures in the same process.
+
+The profiler costs a few microseconds per operation, so the profiled step is a little slower than
+an unprofiled one; the step time printed beside the table is measured without it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import torch
+from torch import nn
+
+# operation kind -> substrings of ATen operation names (the first kind that matches wins)
+KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("convolution backward", ("convolution_backward", "conv_backward", "mkldnn_convolution_bw")),
+    ("convolution forward", ("convolution", "conv1d", "conv2d", "conv3d")),
+    ("linear (fc)", ("addmm", "aten::mm", "aten::bmm", "aten::linear", "matmul")),
+    ("pooling", ("pool",)),
+    ("batch norm", ("batch_norm",)),
+    ("activation", ("relu", "threshold", "gelu", "sigmoid", "tanh", "elu", "softplus", "clamp")),
+    ("loss", ("log_softmax", "nll_loss", "cross_entropy", "softmax")),
+    ("optimiser", ("_foreach", "adam", "sgd", "lerp", "addcdiv", "addcmul", "sqrt")),
+    ("data: gather and augment", ("index", "gather", "flip", "randperm", "rand", "where", "roll")),
+    ("layout and dtype copies", ("copy_", "_to_copy", "contiguous", "clone", "aten::to")),
+)
+# record_function ranges whose operations belong to one kind whatever their names
+RANGES: dict[str, str] = {
+    "Optimizer.step": "optimiser",
+    "Optimizer.zero_grad": "optimiser",
+    "convlens.batch": "data: gather and augment",
+}
+OTHER = "other operations"
+PYTHON = "Python, dispatch and waiting"
+
+
+@dataclass(frozen=True)
+class Peaks:
+    """Matrix-multiply throughput of this machine, measured: GFLOP/s per precision."""
+
+    float32: float
+    bfloat16: float
+    size: int
+
+
+def matmul_peaks(size: int = 2048, repeats: int = 5) -> Peaks:
+    """The best of ``repeats`` ``torch.mm`` of two ``size`` x ``size`` matrices, per precision."""
+
+    def rate(dtype: torch.dtype) -> float:
+        gen = torch.Generator().manual_seed(0)
+        a = torch.randn(size, size, generator=gen).to(dtype)
+        b = torch.randn(size, size, generator=gen).to(dtype)
+        torch.mm(a, b)  # the first call picks and prepares the kernel
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            torch.mm(a, b)
+            best = min(best, time.perf_counter() - start)
+        return 2 * size**3 / best / 1e9
+
+    return Peaks(rate(torch.float32), rate(torch.bfloat16), size)
+
+
+@dataclass
+class KindTime:
+    kind: str
+    ms_per_step: float
+    flops_per_step: float = 0.0  # FLOPs this kind performs in one step, where they are counted
+
+    def gflops(self) -> float | None:
+        if not self.flops_per_step or self.ms_per_step <= 0:
+            return None
+        return self.flops_per_step / (self.ms_per_step / 1e3) / 1e9
+
+
+@dataclass
+class Profile:
+    """One recipe's training step, taken apart."""
+
+    data: str
+    model: str
+    batch_size: int
+    hardware: str  # device, precision, layout, threads as fit chose them
+    precision: str  # "bfloat16" or "float32": which peak the step is measured against
+    steps: int  # profiled steps
+    step_ms: float  # one step's wall time without the profiler
+    profiled_step_ms: float  # one step's wall time under the profiler
+    kinds: list[KindTime] = field(default_factory=list)
+    flops_per_step: float = 0.0  # training FLOPs of one step: 3 x forward MACs x 2 x batch
+    peaks: Peaks | None = None
+    top_ops: list[tuple[str, float]] = field(default_factory=list)  # (ATen op, ms per step)
+
+    def peak(self) -> float | None:
+        if self.peaks is None:
+            return None
+        return self.peaks.bfloat16 if self.precision == "bfloat16" else self.peaks.float32
+
+    def achieved_gflops(self) -> float:
+        return self.flops_per_step / (self.step_ms / 1e3) / 1e9
+
+
+def kind_of(name: str, ranges: tuple[str, ...] = ()) -> str:
+    """The kind of an ATen operation, by the record_function ranges it runs in, then its name."""
+    for outer in ranges:
+        for prefix, kind in RANGES.items():
+            if outer.startswith(prefix):
+                return kind
+    low = name.lower()
+    for kind, parts in KINDS:
+        if any(p in low for p in parts):
+            return kind
+    return OTHER
+
+
+def _enclosing(event: Any) -> tuple[str, ...]:
+    names = []
+    parent = event.cpu_parent
+    while parent is not None:
+        names.append(parent.name)
+        parent = parent.cpu_parent
+    return tuple(names)
+
+
+def split_by_kind(events: Any, steps: int, wall_ms: float) -> tuple[dict[str, float], list]:
+    """Self time per kind (ms per step) of the profiled ATen operations, and the rest as Python."""
+    per_kind: dict[str, float] = {}
+    per_op: dict[str, float] = {}
+    for event in events:
+        if not event.name.startswith("aten::"):
+            continue
+        ms = event.self_cpu_time_total / 1e3 / steps
+        kind = kind_of(event.name, _enclosing(event))
+        per_kind[kind] = per_kind.get(kind, 0.0) + ms
+        per_op[event.name] = per_op.get(event.name, 0.0) + ms
+    per_kind[PYTHON] = max(wall_ms - sum(per_kind.values()), 0.0)
+    top = sorted(per_op.items(), key=lambda kv: -kv[1])[:12]
+    return per_kind, top
+
+
+def _macs_by_kind(model: nn.Module, in_shape: tuple[int, ...]) -> tuple[float, float]:
+    """Forward MACs of one example in convolutions and in linear layers."""
+    from convlens.analysis.trace import trace_rows
+
+    rows, _ = trace_rows(model, in_shape, meta=False, flop_counter=False)
+    conv = float(sum(r.macs for r in rows if "conv" in r.kind))
+    linear = float(sum(r.macs for r in rows if "conv" not in r.kind))
+    return conv, linear
+
+
+def profile_training(
+    data: str = "fashion-mnist",
+    recipe: str = "fast",
+    *,
+    warmup: int = 15,
+    steps: int = 20,
+    peaks: bool = True,
+    root: str | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Profile:
+    """Profile ``steps`` steps of ``convlens train --recipe RECIPE --data DATA`` after ``warmup``."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from convlens.data import load_dataset
+    from convlens.train.config import from_dict
+    from convlens.train.loop import fit
+    from convlens.train.recipes import get_recipe, make_model
+
+    entry = get_recipe(data, recipe)
+    train = load_dataset(data, "train", root=root)
+    settings = {**entry.settings, "verbose": 0, "eval_every": 1000, "save_every": 0, "tta": False}
+    config = from_dict({**settings, **(overrides or {}), "model": entry.model})
+    needed = warmup + 2 * steps + 1
+    n = min(len(train), needed * config.batch_size)
+    train = replace(train, x=train.x[:n], y=train.y[:n])
+    config = replace(config, epochs=needed * config.batch_size / n)
+    model = make_model(entry.model, tuple(train.in_shape), train.num_classes, seed=config.seed)
+
+    times: list[float] = []
+    window: dict[str, Any] = {}
+
+    def on_step(info: Any) -> None:
+        times.append(time.perf_counter())
+        if info.step == warmup + steps:  # an unprofiled stretch has been timed: start recording
+            window["prof"] = profile(activities=[ProfilerActivity.CPU])
+            window["prof"].__enter__()
+            window["start"] = time.perf_counter()
+        elif info.step == warmup + 2 * steps and "prof" in window:
+            window["seconds"] = time.perf_counter() - window["start"]
+            window["prof"].__exit__(None, None, None)
+
+    history = fit(model, train, config, on_step=on_step)
+    plain_ms = (times[warmup + steps - 1] - times[warmup - 1]) / steps * 1e3
+    profiled_ms = window["seconds"] / steps * 1e3
+    per_kind, top = split_by_kind(window["prof"].events(), steps, profiled_ms)
+
+    conv_macs, linear_macs = _macs_by_kind(model, tuple(train.in_shape))
+    batch = config.batch_size
+    flops = {
+        "convolution forward": 2 * conv_macs * batch,
+        "convolution backward": 4 * conv_macs * batch,
+        "linear (fc)": 6 * linear_macs * batch,
+    }
+    kinds = [KindTime(k, ms, flops.get(k, 0.0)) for k, ms in per_kind.items()]
+    kinds.sort(key=lambda k: -k.ms_per_step)
+    precision = "bfloat16" if "bfloat16" in history.hardware else "float32"
+    return Profile(
+        data=data, model=entry.model, batch_size=batch, hardware=history.hardware,
+        precision=precision, steps=steps, step_ms=plain_ms, profiled_step_ms=profiled_ms,
+        kinds=kinds, flops_per_step=6 * (conv_macs + linear_macs) * batch,
+        peaks=matmul_peaks() if peaks else None, top_ops=top,
+    )  # fmt: skip
+
+
+def format_profile(p: Profile, say: Callable[[float], str] | None = None) -> str:
+    """The profile as a table: time per kind, its share, and its FLOP/s against the peak."""
+    peak = p.peak()
+    lines = [
+        f"{p.data}, model {p.model}, batch {p.batch_size}, {p.hardware}",
+        f"one step: {p.step_ms:.2f} ms without the profiler ({p.profiled_step_ms:.2f} ms with it), "
+        f"{p.batch_size / p.step_ms * 1e3:,.0f} images/s, "
+        f"{p.achieved_gflops():.1f} GFLOP/s of training arithmetic",
+    ]
+    if p.peaks is not None:
+        lines.append(
+            f"matmul peak measured now ({p.peaks.size}x{p.peaks.size} torch.mm): float32 "
+            f"{p.peaks.float32:.1f} GFLOP/s, bfloat16 {p.peaks.bfloat16:.1f} GFLOP/s "
+            f"({p.peaks.bfloat16 / p.peaks.float32:.2f}x)"
+        )
+        lines.append(
+            f"whole step: {100 * p.achieved_gflops() / peak:.1f}% of the {p.precision} peak"
+            if peak
+            else ""
+        )
+    header = ("kind", "ms/step", "share", "GFLOP/s", f"% of {p.precision} peak")
+    rows = [header]
+    total = sum(k.ms_per_step for k in p.kinds) or 1.0
+    for k in p.kinds:
+        g = k.gflops()
+        rows.append((
+            k.kind, f"{k.ms_per_step:.2f}", f"{100 * k.ms_per_step / total:.1f}%",
+            f"{g:.1f}" if g else "", f"{100 * g / peak:.1f}%" if g and peak else "",
+        ))  # fmt: skip
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    for i, r in enumerate(rows):
+        cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:])]
+        lines.append("  ".join(cells).rstrip())
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    lines.append("largest ATen operations (self time, ms/step): " + ", ".join(
+        f"{name.removeprefix('aten::')} {ms:.2f}" for name, ms in p.top_ops[:8]
+    ))  # fmt: skip
+    lines.append(
+        "FLOPs: convolution forward 2 x MACs x batch, backward twice that (input and weight "
+        "gradients), linear 6 x MACs x batch; MACs from the summary. Python and waiting: the "
+        "step's wall time that no ATen operation accounts for."
+    )
+    return "\n".join(line for line in lines if line)

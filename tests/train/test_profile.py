@@ -1,0 +1,108 @@
+"""`convlens bench --profile`: the step's time per kind of operation, and FLOP/s against the peak."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from convlens.cli import main
+from convlens.train.profile import (
+    OTHER,
+    PYTHON,
+    KindTime,
+    Peaks,
+    Profile,
+    format_profile,
+    kind_of,
+    matmul_peaks,
+    profile_training,
+    split_by_kind,
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "ranges", "kind"),
+    [
+        ("aten::mkldnn_convolution", (), "convolution forward"),
+        ("aten::convolution_backward", (), "convolution backward"),
+        ("aten::max_pool2d_with_indices_backward", (), "pooling"),
+        ("aten::native_batch_norm", (), "batch norm"),
+        ("aten::threshold_backward", (), "activation"),
+        ("aten::_log_softmax", (), "loss"),
+        ("aten::addmm", (), "linear (fc)"),
+        ("aten::_foreach_mul_", (), "optimiser"),
+        # an ordinary multiply inside the optimiser's step is the optimiser's
+        ("aten::mul_", ("Optimizer.step#AdamW.step",), "optimiser"),
+        ("aten::where", ("convlens.batch",), "data: gather and augment"),
+        ("aten::_to_copy", (), "layout and dtype copies"),
+        ("aten::empty_strided", (), OTHER),
+    ],
+)
+def test_operations_are_put_in_their_kind(name, ranges, kind):
+    assert kind_of(name, ranges) == kind
+
+
+@dataclass
+class _Event:
+    name: str
+    self_cpu_time_total: float  # microseconds, as torch.profiler reports
+    cpu_parent: object = None
+
+
+def test_self_times_are_summed_per_step_and_the_rest_is_python():
+    step = _Event("Optimizer.step#SGD.step", 0.0)
+    events = [
+        _Event("aten::mkldnn_convolution", 3000.0),  # 3 ms in 2 steps
+        _Event("aten::convolution_backward", 5000.0),
+        _Event("aten::add_", 1000.0, step),
+        _Event("Optimizer.step#SGD.step", 400.0),  # a range, not an operation: not counted
+        _Event("aten::empty", 200.0),
+    ]
+    per_kind, top = split_by_kind(events, steps=2, wall_ms=6.0)
+    assert per_kind["convolution forward"] == pytest.approx(1.5)
+    assert per_kind["convolution backward"] == pytest.approx(2.5)
+    assert per_kind["optimiser"] == pytest.approx(0.5)
+    assert per_kind[OTHER] == pytest.approx(0.1)
+    assert per_kind[PYTHON] == pytest.approx(6.0 - 1.5 - 2.5 - 0.5 - 0.1)
+    assert top[0] == ("aten::convolution_backward", pytest.approx(2.5))
+
+
+def test_flop_rates_and_shares_in_the_table():
+    # 4 ms of a 10 ms step doing 2e9 FLOPs: 500 GFLOP/s, half of a 1,000 GFLOP/s peak
+    p = Profile(
+        data="d", model="m", batch_size=100, hardware="cpu bfloat16", precision="bfloat16",
+        steps=1, step_ms=10.0, profiled_step_ms=11.0,
+        kinds=[KindTime("convolution forward", 4.0, 2e9), KindTime(PYTHON, 6.0)],
+        flops_per_step=5e9, peaks=Peaks(float32=250.0, bfloat16=1000.0, size=8),
+    )  # fmt: skip
+    assert p.achieved_gflops() == pytest.approx(500.0)
+    text = format_profile(p)
+    assert "whole step: 50.0% of the bfloat16 peak" in text
+    conv = next(line for line in text.splitlines() if line.startswith("convolution forward"))
+    assert conv.split()[-4:] == ["4.00", "40.0%", "500.0", "50.0%"]
+    assert "10,000 images/s" in text
+
+
+def test_matmul_peak_is_measured():
+    peaks = matmul_peaks(size=128, repeats=2)
+    assert peaks.float32 > 0 and peaks.bfloat16 > 0 and peaks.size == 128
+
+
+def test_a_real_recipe_step_is_taken_apart(tmp_path):
+    p = profile_training("digits", "fast", warmup=2, steps=3, peaks=False)
+    kinds = {k.kind: k for k in p.kinds}
+    assert {"convolution forward", "convolution backward", "optimiser"} <= set(kinds)
+    # every kind's time adds up to the profiled step's wall time (Python takes the remainder)
+    assert sum(k.ms_per_step for k in p.kinds) == pytest.approx(p.profiled_step_ms, rel=0.02)
+    # digits' recipe: conv 3x3x32 p1 and conv 3x3x64 p1 on 8x8 inputs, batch 64:
+    # forward MACs (9*1*32 + 9*32*64) * 64 = 1,198,080 per example, times 2 x 64 FLOPs
+    assert kinds["convolution forward"].flops_per_step == 2 * (9 * 32 + 9 * 32 * 64) * 64 * 64
+    assert p.batch_size == 64 and p.step_ms > 0
+
+
+def test_the_command_prints_the_table(capsys):
+    assert main(["bench", "--profile", "--data", "digits", "--profile-steps", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "matmul peak measured now" in out and "convolution backward" in out
+    assert main(["bench", "--profile", "--data", "digits", "--profile-steps", "0"]) == 2
