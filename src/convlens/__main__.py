@@ -1,3 +1,5 @@
+"""`python -m convlens`: the same command line as `convlens`."""
+
 from convlens.cli import main
 
 raise SystemExit(main())

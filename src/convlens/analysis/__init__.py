@@ -1,0 +1,1 @@
+"""Measuring a network without training it: layer arithmetic, receptive fields, the summary."""

@@ -1,0 +1,1 @@
+"""One module per `convlens` subcommand: its flags (`add_arguments`) and what it does (`run`)."""

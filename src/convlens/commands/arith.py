@@ -39,10 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from convlens.analysis.geometry import effective_kernel, format_shape, layer_arithmetic
+    from convlens.analysis.geometry import layer_arithmetic
     from convlens.errors import ConfigError
-    from convlens.shapes import read_shape, shape_text
-    from convlens.spec import Conv, Pool
+    from convlens.shapes import read_shape
 
     read = read_shape(args.input, args.layout)
     if read.note:
@@ -61,18 +60,39 @@ def run(args: argparse.Namespace) -> int:
         channels, spatial = args.channels or 1, dims
     else:
         raise ConfigError("--input takes N, HxW or CxHxW")
+    layer = _layer(args, len(spatial))
+    info = layer_arithmetic(layer, (channels, *spatial), strict=args.strict, name="layer")
+    _explain(args, info, channels, spatial, channels_last)
+    return 0
+
+
+def _layer(args: argparse.Namespace, nd: int) -> Any:
+    """The Conv or Pool layer that the flags describe."""
+    from convlens.errors import ConfigError
+    from convlens.spec import Conv, Pool
+
     if args.padding != "same" and not args.padding.isdigit():
         raise ConfigError(f"--padding must be a whole number or 'same', not {args.padding!r}")
-    nd = len(spatial)
-    layer: Conv | Pool
     if args.pool:
         if args.padding == "same":
             raise ConfigError("pooling takes a numeric --padding")
-        layer = Pool(args.pool, args.kernel, args.stride, int(args.padding))  # type: ignore[arg-type]
-    else:
-        padding: Any = "same" if args.padding == "same" else (int(args.padding),)
-        layer = Conv(args.filters, (args.kernel,) * nd, (args.stride,), padding, (args.dilation,))
-    info = layer_arithmetic(layer, (channels, *spatial), strict=args.strict, name="layer")
+        return Pool(args.pool, args.kernel, args.stride, int(args.padding))  # type: ignore[arg-type]
+    padding: Any = "same" if args.padding == "same" else (int(args.padding),)
+    return Conv(args.filters, (args.kernel,) * nd, (args.stride,), padding, (args.dilation,))
+
+
+def _explain(
+    args: argparse.Namespace,
+    info: Any,
+    channels: int,
+    spatial: tuple[int, ...],
+    channels_last: bool,
+) -> None:
+    """The arithmetic written out with the numbers: shape, parameters, MACs, receptive field."""
+    from convlens.analysis.geometry import effective_kernel, format_shape
+    from convlens.shapes import shape_text
+
+    nd = len(spatial)
 
     n, k, s, p, d = spatial[0], args.kernel, args.stride, info.padding[0], args.dilation
     extent = effective_kernel(k, d)
@@ -108,4 +128,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"MACs: {info.out_elements:,} outputs x {fan_in} = {info.macs:,} "
               f"({2 * info.macs:,} FLOPs)")  # fmt: skip
     print(f"receptive field: {format_shape(info.rf)}, jump {format_shape(info.jump)}")
-    return 0

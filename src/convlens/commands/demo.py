@@ -11,6 +11,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 # Shorter than the published 6,000 steps (150 epochs) so the demo takes about a minute; --full
 # restores the published recipe and three seeds.
@@ -37,14 +38,10 @@ def _say(text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from convlens.analysis.summary import summarize
     from convlens.experiments.equivariance import equivariance, shift_robustness
     from convlens.experiments.fc_vs_cnn import NETS, best_of, result_from, train_comparison
-    from convlens.experiments.output import figure_pngs, section_html, table_text
+    from convlens.experiments.output import table_text
     from convlens.experiments.sharing import parameter_sharing_counts
-    from convlens.experiments.training import build_net
-    from convlens.fileio import atomic_write_bytes, atomic_write_text
-    from convlens.report.html import html_section, render_page, write_html
 
     start = time.perf_counter()
     data = args.data
@@ -57,13 +54,7 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     # 1. what is compared: the two networks' layer tables
-    in_shape = (1, 40) if data == "mnist1d" else (1, 28, 28)
-    summaries = []
-    for net in nets:
-        model = build_net(net, in_shape, 10, seed=0)
-        summary = summarize(model, in_shape, title=f"{net.label}: {net.model}")
-        summaries.append(summary)
-        _say(str(summary))
+    summaries = _summaries(nets, data)
 
     # 2. train both, same data, same recipe, same seeds
     _say(f"training on {data} ({seeds} seed(s), {epochs or 'the published number of'} epochs each)")
@@ -86,17 +77,7 @@ def run(args: argparse.Namespace) -> int:
     counts = parameter_sharing_counts()
 
     # 4. one report with every picture
-    sections = [html_section("The two networks", summaries)]
-    for res in (result, eq, counts):
-        pngs = figure_pngs(res)
-        for name, png in pngs.items():
-            atomic_write_bytes(out / f"{name}.png", png)
-        sections.append(section_html(res, pngs))
-    report = write_html(
-        out / "report.html",
-        render_page("convlens demo: why convolution works", sections, subtitle=f"data: {data}"),
-    )
-    atomic_write_text(out / "results.json", _json({"fc-vs-cnn": result, "equivariance": eq}))
+    report = _write_report(out, data, summaries, result, eq, counts)
     conv_label, conv = best_of(raw["nets"], "conv")
     dense_label, dense = best_of(raw["nets"], "dense")
     _say(
@@ -130,3 +111,40 @@ def _json(results: dict) -> str:
     import json
 
     return json.dumps({k: v.to_dict() for k, v in results.items()}, indent=2) + "\n"
+
+
+def _summaries(nets: Any, data: str) -> list[Any]:
+    """The layer table of each network, printed as it is made."""
+    from convlens.analysis.summary import summarize
+    from convlens.experiments.training import build_net
+
+    in_shape = (1, 40) if data == "mnist1d" else (1, 28, 28)
+    summaries = []
+    for net in nets:
+        model = build_net(net, in_shape, 10, seed=0)
+        summary = summarize(model, in_shape, title=f"{net.label}: {net.model}")
+        summaries.append(summary)
+        _say(str(summary))
+    return summaries
+
+
+def _write_report(
+    out: Path, data: str, summaries: list[Any], result: Any, eq: Any, counts: Any
+) -> Path:
+    """Every picture as a PNG, the results as JSON and one report page; the page's path."""
+    from convlens.experiments.output import figure_pngs, section_html
+    from convlens.fileio import atomic_write_bytes, atomic_write_text
+    from convlens.report.html import html_section, render_page, write_html
+
+    sections = [html_section("The two networks", summaries)]
+    for res in (result, eq, counts):
+        pngs = figure_pngs(res)
+        for name, png in pngs.items():
+            atomic_write_bytes(out / f"{name}.png", png)
+        sections.append(section_html(res, pngs))
+    report = write_html(
+        out / "report.html",
+        render_page("convlens demo: why convolution works", sections, subtitle=f"data: {data}"),
+    )
+    atomic_write_text(out / "results.json", _json({"fc-vs-cnn": result, "equivariance": eq}))
+    return report

@@ -185,51 +185,58 @@ def universal_approximator(
             "by_hand_rmse": hand_err,
             "learned_rmse": learned_err,
         }
-        figures.append(
-            FigureData(
-                f"approximator_error_{name}",
-                f"RMS error against hidden units: {target.label}",
-                "hidden sigmoid units",
-                "RMS error on [0, 1]",
-                (
-                    Series(
-                        "construct by hand (bumps)",
-                        tuple(map(float, hidden_units)),
-                        tuple(hand_err),
-                    ),
-                    Series(
-                        "gradient descent (squared error)",
-                        tuple(map(float, hidden_units)),
-                        tuple(learned_err),
-                    ),
-                ),
-                logy=True,
-            )
-        )
-        shown = [h for h in (4, 16) if h in curves]
-        pick = np.linspace(0, len(x_test) - 1, 81).astype(int)  # few enough for the markers
-        xs = tuple(map(float, x_test[pick]))
-        series = [Series("target", xs, tuple(map(float, y_test[pick])))]
-        for h in shown:
-            series.append(Series(f"by hand, {h} units", xs, tuple(map(float, curves[h][0][pick]))))
-            series.append(Series(f"learned, {h} units", xs, tuple(map(float, curves[h][1][pick]))))
-        figures.append(
-            FigureData(
-                f"approximator_fit_{name}", f"The fits: {target.label}", "x", "y", tuple(series)
-            )
-        )
-        findings.append(
-            f"{target.label}: by hand, the error falls from {hand_err[0]:.3g} with "
-            f"{hidden_units[0]} units to {hand_err[-1]:.3g} with {hidden_units[-1]}; "
-            f"learned, from {learned_err[0]:.3g} to {learned_err[-1]:.3g}."
-        )
-        better = [h for h, a, b in zip(hidden_units, hand_err, learned_err) if b < a]
-        findings.append(
-            f"{target.label}: gradient descent beats the construction at "
-            f"{len(better)} of {len(hidden_units)} sizes"
-            + (f" ({', '.join(map(str, better))} units)" if better else "")
-            + "."
-        )
+        figures += _figures(name, target.label, hidden_units, x_test, hand_err, learned_err, curves)
+        findings += _findings(target.label, hidden_units, hand_err, learned_err)
+    return _result(tuple(rows), findings, figures, data, quick, targets, seed)
+
+
+def _figures(
+    name: str,
+    label: str,
+    hidden_units: tuple[int, ...],
+    x_test: Any,
+    hand_err: list[float],
+    learned_err: list[float],
+    curves: dict[int, tuple[Any, Any]],
+) -> list[FigureData]:
+    """The error against the hidden units, and the fits of 4 and 16 units beside the target."""
+    units = tuple(map(float, hidden_units))
+    error = FigureData(
+        f"approximator_error_{name}", f"RMS error against hidden units: {label}",
+        "hidden sigmoid units", "RMS error on [0, 1]",
+        (Series("construct by hand (bumps)", units, tuple(hand_err)),
+         Series("gradient descent (squared error)", units, tuple(learned_err))),
+        logy=True,
+    )  # fmt: skip
+    y_test = TARGETS[name].f(x_test)
+    pick = np.linspace(0, len(x_test) - 1, 81).astype(int)  # few enough for the markers
+    xs = tuple(map(float, x_test[pick]))
+    series = [Series("target", xs, tuple(map(float, y_test[pick])))]
+    for h in (h for h in (4, 16) if h in curves):
+        series.append(Series(f"by hand, {h} units", xs, tuple(map(float, curves[h][0][pick]))))
+        series.append(Series(f"learned, {h} units", xs, tuple(map(float, curves[h][1][pick]))))
+    fits = FigureData(f"approximator_fit_{name}", f"The fits: {label}", "x", "y", tuple(series))
+    return [error, fits]
+
+
+def _findings(
+    label: str, hidden_units: tuple[int, ...], hand_err: list[float], learned_err: list[float]
+) -> list[str]:
+    better = [h for h, a, b in zip(hidden_units, hand_err, learned_err) if b < a]
+    return [
+        f"{label}: by hand, the error falls from {hand_err[0]:.3g} with {hidden_units[0]} units "
+        f"to {hand_err[-1]:.3g} with {hidden_units[-1]}; learned, from {learned_err[0]:.3g} to "
+        f"{learned_err[-1]:.3g}.",
+        f"{label}: gradient descent beats the construction at {len(better)} of "
+        f"{len(hidden_units)} sizes" + (f" ({', '.join(map(str, better))} units)" if better else "")
+        + ".",
+    ]  # fmt: skip
+
+
+def _result(
+    rows: tuple[tuple, ...], findings: list[str], figures: list[FigureData],
+    data: dict[str, Any], quick: bool, targets: tuple[str, ...], seed: int,
+) -> ExperimentResult:  # fmt: skip
     return ExperimentResult(
         name="universal-approximator",
         title="Universal approximation: construct by hand vs learn by gradient descent",
@@ -244,7 +251,7 @@ def universal_approximator(
             "learned: RMS error",
             "final training loss ½(y−t)²",
         ),
-        rows=tuple(rows),
+        rows=rows,
         findings=tuple(findings),
         figures=tuple(figures),
         data=data,

@@ -166,61 +166,22 @@ def gradient_descent_paths(*, quick: bool = False, epsilon: float = 1e-8) -> Exp
         runs = {}
         path_series, loss_series = [], []
         for lr in surface.rates:
-            run = descend(surface.f, surface.grad, surface.start, lr, epsilon, max_steps)
-            end = run.path[-1]
-            distance = float(np.hypot(*(end - np.array(surface.minimum))))
-            predicted = prediction(surface.hessian, lr, surface.quadratic)
-            rows.append(
-                (
-                    surface.label,
-                    lr,
-                    predicted,
-                    run.outcome,
-                    run.steps,
-                    run.losses[-1] if run.outcome != "diverged" else None,
-                    distance if run.outcome != "diverged" else None,
-                )
-            )
-            shown = _thin(run.path)
-            runs[str(lr)] = {
-                "outcome": run.outcome,
-                "steps": run.steps,
-                "final_loss": run.losses[-1],
-                "distance": distance,
-                "predicted": predicted,
-                "path": shown.tolist(),
-            }
-            label = f"η = {lr:g} ({run.outcome}, {run.steps} steps)"
-            inside = _inside_box(shown, surface)
-            path_series.append(Series(label, tuple(inside[:, 0]), tuple(inside[:, 1])))
-            curve = _thin(np.array(run.losses[: _first_big(run.losses)]), 200)
-            steps = np.linspace(0, len(curve) - 1, len(curve))
-            loss_series.append(Series(f"η = {lr:g}", tuple(steps), tuple(np.maximum(curve, 1e-12))))
+            row, runs[str(lr)], path, loss = _one_run(surface, lr, epsilon, max_steps)
+            rows.append(row)
+            path_series.append(path)
+            loss_series.append(loss)
         data[surface.label] = {
             "start": list(surface.start),
             "minimum": list(surface.minimum),
             "levels": list(surface.levels),
             "runs": runs,
         }
-        figures.append(
-            FigureData(
-                f"descent_path_{k + 1}",
-                f"Paths of gradient descent: {surface.label}",
-                "w₁",
-                "w₂",
-                tuple(path_series),
-            )
-        )
-        figures.append(
-            FigureData(
-                f"descent_loss_{k + 1}",
-                f"Loss against step: {surface.label}",
-                "step (thinned)",
-                "f(w)",
-                tuple(loss_series),
-                logy=True,
-            )
-        )
+        figures += [
+            FigureData(f"descent_path_{k + 1}", f"Paths of gradient descent: {surface.label}",
+                       "w₁", "w₂", tuple(path_series)),
+            FigureData(f"descent_loss_{k + 1}", f"Loss against step: {surface.label}",
+                       "step (thinned)", "f(w)", tuple(loss_series), logy=True),
+        ]  # fmt: skip
         findings.extend(_findings(surface, runs))
     return ExperimentResult(
         name="gradient-descent",
@@ -243,6 +204,33 @@ def gradient_descent_paths(*, quick: bool = False, epsilon: float = 1e-8) -> Exp
         options={"quick": quick, "epsilon": epsilon},
         command="convlens experiment gradient-descent" + (" --quick" if quick else ""),
     )
+
+
+def _one_run(
+    surface: Surface, lr: float, epsilon: float, max_steps: int
+) -> tuple[tuple, dict[str, object], Series, Series]:
+    """Descend ``surface`` at step size ``lr``: its table row, its data, its path and loss curve."""
+    run = descend(surface.f, surface.grad, surface.start, lr, epsilon, max_steps)
+    end = run.path[-1]
+    distance = float(np.hypot(*(end - np.array(surface.minimum))))
+    predicted = prediction(surface.hessian, lr, surface.quadratic)
+    diverged = run.outcome == "diverged"
+    row = (
+        surface.label, lr, predicted, run.outcome, run.steps,
+        None if diverged else run.losses[-1], None if diverged else distance,
+    )  # fmt: skip
+    shown = _thin(run.path)
+    data = {
+        "outcome": run.outcome, "steps": run.steps, "final_loss": run.losses[-1],
+        "distance": distance, "predicted": predicted, "path": shown.tolist(),
+    }  # fmt: skip
+    label = f"η = {lr:g} ({run.outcome}, {run.steps} steps)"
+    inside = _inside_box(shown, surface)
+    path = Series(label, tuple(inside[:, 0]), tuple(inside[:, 1]))
+    curve = _thin(np.array(run.losses[: _first_big(run.losses)]), 200)
+    steps = np.linspace(0, len(curve) - 1, len(curve))
+    loss = Series(f"η = {lr:g}", tuple(steps), tuple(np.maximum(curve, 1e-12)))
+    return row, data, path, loss
 
 
 def _first_big(losses: Sequence[float]) -> int:

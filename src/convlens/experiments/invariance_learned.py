@@ -123,6 +123,28 @@ def rotation_responses(conv: Any, angles: NDArray) -> NDArray:
 
 def learned_invariance(*, quick: bool = False, seed: int = 0) -> ExperimentResult:
     """Response spread over rotations for one filter and for the max over groups of filters."""
+    angles, per_filter, per_filter_noise = _responses(quick, seed)
+    rows, series, data = [], [], {}
+    for k in GROUPS:
+        # the unit that pools K filters 360/K degrees apart, starting at filter 0 (angle 0)
+        unit = max_over_groups(per_filter, k)[:, 0].numpy()
+        noise = float(max_over_groups(per_filter_noise, k)[:, 0].mean())
+        label = "one filter" if k == 1 else f"max over {k} filters"
+        trained_at = "0°" if k == 1 else f"0°, every {360 // k}°"
+        spread = float(unit.max() - unit.min())
+        low, high, std = float(unit.min()), float(unit.max()), float(unit.std())
+        rows.append((label, k, trained_at, low, high, spread, std, noise))
+        data[str(k)] = {
+            "response": unit.tolist(), "min": low, "max": high, "spread": spread,
+            "noise_mean": noise,
+        }  # fmt: skip
+        if k in (1, 4, 12):
+            series.append(Series(label, tuple(angles), tuple(float(v) for v in unit)))
+    return _result(angles, tuple(rows), series, data, quick, seed)
+
+
+def _responses(quick: bool, seed: int) -> tuple[Any, Any, Any]:
+    """The trained filters' responses to the rotated pattern (angles x filters) and to noise."""
     import torch
 
     threads = torch.get_num_threads()
@@ -137,35 +159,13 @@ def learned_invariance(*, quick: bool = False, seed: int = 0) -> ExperimentResul
             per_filter_noise = torch.sigmoid(conv(noise_x))
     finally:
         torch.set_num_threads(threads)
-    rows, series, data = [], [], {}
-    for k in GROUPS:
-        # the unit that pools K filters 360/K degrees apart, starting at filter 0 (angle 0)
-        unit = max_over_groups(per_filter, k)[:, 0].numpy()
-        noise = float(max_over_groups(per_filter_noise, k)[:, 0].mean())
-        label = "one filter" if k == 1 else f"max over {k} filters"
-        trained_at = "0°" if k == 1 else f"0°, every {360 // k}°"
-        spread = float(unit.max() - unit.min())
-        rows.append(
-            (
-                label,
-                k,
-                trained_at,
-                float(unit.min()),
-                float(unit.max()),
-                spread,
-                float(unit.std()),
-                noise,
-            )
-        )
-        data[str(k)] = {
-            "response": unit.tolist(),
-            "min": float(unit.min()),
-            "max": float(unit.max()),
-            "spread": spread,
-            "noise_mean": noise,
-        }
-        if k in (1, 4, 12):
-            series.append(Series(label, tuple(angles), tuple(float(v) for v in unit)))
+    return angles, per_filter, per_filter_noise
+
+
+def _result(
+    angles: Any, rows: tuple[tuple, ...], series: list[Series], data: dict[str, Any],
+    quick: bool, seed: int,
+) -> ExperimentResult:  # fmt: skip
     single, full = data["1"], data[str(GROUPS[-1])]
     findings = (
         f"One filter: its response to the pattern ranges over {single['min']:.2f}–{single['max']:.2f}"
@@ -175,6 +175,9 @@ def learned_invariance(*, quick: bool = False, seed: int = 0) -> ExperimentResul
         "rotation.",
         f"Both stay selective: the mean response to noise is {single['noise_mean']:.2f} for one "
         f"filter and {full['noise_mean']:.2f} for the max over {GROUPS[-1]}.",
+    )
+    spreads = Series(
+        "spread", tuple(float(k) for k in GROUPS), tuple(data[str(k)]["spread"] for k in GROUPS)
     )
     return ExperimentResult(
         name="learned-invariance",
@@ -192,7 +195,7 @@ def learned_invariance(*, quick: bool = False, seed: int = 0) -> ExperimentResul
             "std over angles",
             "mean response to noise",
         ),
-        rows=tuple(rows),
+        rows=rows,
         findings=findings,
         figures=(
             FigureData(
@@ -207,13 +210,7 @@ def learned_invariance(*, quick: bool = False, seed: int = 0) -> ExperimentResul
                 "Spread of the response over rotations",
                 "filters in the max (K)",
                 "max − min over 360°",
-                (
-                    Series(
-                        "spread",
-                        tuple(float(k) for k in GROUPS),
-                        tuple(data[str(k)]["spread"] for k in GROUPS),
-                    ),
-                ),
+                (spreads,),
             ),
         ),
         data={"angles": angles.tolist(), "groups": data, "size": SIZE, "filters": ANGLES},

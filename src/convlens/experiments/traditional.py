@@ -290,44 +290,11 @@ def traditional_vs_end_to_end(
 ) -> ExperimentResult:
     """HOG + linear vs CNN on digits and Fashion-MNIST (when its files are here); rule vs MLP on
     Iris. ``data`` picks one of digits, fashion-mnist, iris (default: all that are available)."""
-    import torch
-
-    from convlens.data import load_dataset
-
     names = ("digits", "fashion-mnist", "iris")
     if data is not None and data not in names:
         raise ConfigError(f"traditional takes --data {', '.join(names)}, not {data!r}")
-    rows: list[tuple] = []
-    skipped: list[str] = []
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small models: see experiments.training.Recipe.threads
-    try:
-        for name in names if data is None else (data,):
-            try:
-                # never download here: Fashion-MNIST is used when a local copy exists
-                train = load_dataset(name, "train", download=False)
-                test = load_dataset(name, "test", download=False)
-            except DataError as err:
-                if data is not None:
-                    raise
-                skipped.append(f"{name} skipped: {err}")
-                continue
-            if name == "iris":
-                rows += compare_iris(train, test, seed=seed)
-            else:
-                rows += compare_images(name, train, test, quick=quick, seed=seed)
-    finally:
-        torch.set_num_threads(threads)
-    findings = [*skipped]
-    for name in dict.fromkeys(r[0] for r in rows):
-        mine = [r for r in rows if r[0] == name]
-        trad = max((r for r in mine if r[1].startswith("traditional")), key=lambda r: r[5])
-        e2e = next(r for r in mine if r[1].startswith("end-to-end"))
-        gap = 100 * (e2e[5] - trad[5])
-        findings.append(
-            f"{name}: {trad[1].split(': ')[1]} {100 * trad[5]:.1f}%, {e2e[1].split(': ')[1]} "
-            f"{100 * e2e[5]:.1f}% ({gap:+.1f} points for learning the features)."
-        )
+    rows, skipped = _compare_all(names if data is None else (data,), data is not None, quick, seed)
+    findings = [*skipped, *_findings(rows)]
     labels = tuple(f"{r[0]}\n{_short(r[1])}" for r in rows)
     return ExperimentResult(
         name="traditional",
@@ -373,3 +340,50 @@ def traditional_vs_end_to_end(
         + (" --quick" if quick else "")
         + (f" --data {data}" if data else ""),
     )
+
+
+def _compare_all(
+    names: tuple[str, ...], required: bool, quick: bool, seed: int
+) -> tuple[list[tuple], list[str]]:
+    """Every comparison's rows, and a line for each data set that is not here (when optional)."""
+    import torch
+
+    from convlens.data import load_dataset
+
+    rows: list[tuple] = []
+    skipped: list[str] = []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small models: see experiments.training.Recipe.threads
+    try:
+        for name in names:
+            try:
+                # never download here: Fashion-MNIST is used when a local copy exists
+                train = load_dataset(name, "train", download=False)
+                test = load_dataset(name, "test", download=False)
+            except DataError as err:
+                if required:
+                    raise
+                skipped.append(f"{name} skipped: {err}")
+                continue
+            if name == "iris":
+                rows += compare_iris(train, test, seed=seed)
+            else:
+                rows += compare_images(name, train, test, quick=quick, seed=seed)
+    finally:
+        torch.set_num_threads(threads)
+    return rows, skipped
+
+
+def _findings(rows: list[tuple]) -> list[str]:
+    """Per data set: the best traditional approach against the end-to-end one."""
+    findings = []
+    for name in dict.fromkeys(r[0] for r in rows):
+        mine = [r for r in rows if r[0] == name]
+        trad = max((r for r in mine if r[1].startswith("traditional")), key=lambda r: r[5])
+        e2e = next(r for r in mine if r[1].startswith("end-to-end"))
+        gap = 100 * (e2e[5] - trad[5])
+        findings.append(
+            f"{name}: {trad[1].split(': ')[1]} {100 * trad[5]:.1f}%, {e2e[1].split(': ')[1]} "
+            f"{100 * e2e[5]:.1f}% ({gap:+.1f} points for learning the features)."
+        )
+    return findings

@@ -43,9 +43,7 @@ def open_model(
     """The ``Checkpoint`` (model in eval mode, classes, mean, std, input shape) that ``ref`` names."""
     from convlens.models.head import num_outputs
     from convlens.models.imagenet import IMAGENET_MEAN, IMAGENET_STD, imagenet_classes
-    from convlens.models.registry import create_model, list_models
-    from convlens.models.user import is_reference, load_user_model, parse_kwargs
-    from convlens.models.weights import load_pretrained
+    from convlens.models.user import is_reference, parse_kwargs
     from convlens.train.checkpoint import Checkpoint, load_checkpoint
 
     options = parse_kwargs(kwargs)
@@ -57,21 +55,7 @@ def open_model(
                     "holds its own weights and settings."
                 )
         return load_checkpoint(ref)
-    if is_reference(ref):
-        model = load_user_model(ref, options)
-        kind = "user"
-        if weights is not None:
-            load_pretrained(model, weights)
-    elif ref in list_models() or ref.strip().lower().replace("-", "_") in list_models():
-        model = create_model(ref, weights=weights, **options)
-        kind = "zoo"
-    else:
-        close = difflib.get_close_matches(ref, list_models(), n=3, cutoff=0.6)
-        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
-        raise ConfigError(
-            f"{ref!r} is neither a checkpoint (a run directory or NAME.json), a zoo model{hint} "
-            "nor FILE.py:NAME."
-        )
+    model, kind = _build(ref, weights, options)
     model.eval()
     outputs = num_outputs(model)
     if imagenet is None:
@@ -97,6 +81,27 @@ def open_model(
         mean=IMAGENET_MEAN if imagenet else (),
         std=IMAGENET_STD if imagenet else (),
         in_shape=in_shape,
+    )
+
+
+def _build(ref: str, weights: str | Path | None, options: dict[str, Any]) -> tuple[Any, str]:
+    """The model of a zoo name or FILE.py:NAME reference, with ``weights`` loaded, and its kind."""
+    from convlens.models.registry import create_model, list_models
+    from convlens.models.user import is_reference, load_user_model
+    from convlens.models.weights import load_pretrained
+
+    if is_reference(ref):
+        model = load_user_model(ref, options)
+        if weights is not None:
+            load_pretrained(model, weights)
+        return model, "user"
+    if ref in list_models() or ref.strip().lower().replace("-", "_") in list_models():
+        return create_model(ref, weights=weights, **options), "zoo"
+    close = difflib.get_close_matches(ref, list_models(), n=3, cutoff=0.6)
+    hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+    raise ConfigError(
+        f"{ref!r} is neither a checkpoint (a run directory or NAME.json), a zoo model{hint} "
+        "nor FILE.py:NAME."
     )
 
 

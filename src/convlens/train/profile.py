@@ -172,20 +172,9 @@ def profile_training(
     """Profile ``steps`` steps of ``convlens train --recipe RECIPE --data DATA`` after ``warmup``."""
     from torch.profiler import ProfilerActivity, profile
 
-    from convlens.data import load_dataset
-    from convlens.train.config import from_dict
     from convlens.train.loop import fit
-    from convlens.train.recipes import get_recipe, make_model
 
-    entry = get_recipe(data, recipe)
-    train = load_dataset(data, "train", root=root)
-    settings = {**entry.settings, "verbose": 0, "eval_every": 1000, "save_every": 0, "tta": False}
-    config = from_dict({**settings, **(overrides or {}), "model": entry.model})
-    needed = warmup + 2 * steps + 1
-    n = min(len(train), needed * config.batch_size)
-    train = replace(train, x=train.x[:n], y=train.y[:n])
-    config = replace(config, epochs=needed * config.batch_size / n)
-    model = make_model(entry.model, tuple(train.in_shape), train.num_classes, seed=config.seed)
+    train, config, model = _recipe_run(data, recipe, warmup + 2 * steps + 1, root, overrides)
 
     times: list[float] = []
     window: dict[str, Any] = {}
@@ -216,11 +205,30 @@ def profile_training(
     kinds.sort(key=lambda k: -k.ms_per_step)
     precision = "bfloat16" if "bfloat16" in history.hardware else "float32"
     return Profile(
-        data=data, model=entry.model, batch_size=batch, hardware=history.hardware,
+        data=data, model=config.model, batch_size=batch, hardware=history.hardware,
         precision=precision, steps=steps, step_ms=plain_ms, profiled_step_ms=profiled_ms,
         kinds=kinds, flops_per_step=6 * (conv_macs + linear_macs) * batch,
         peaks=matmul_peaks() if peaks else None, top_ops=top,
     )  # fmt: skip
+
+
+def _recipe_run(
+    data: str, recipe: str, steps: int, root: str | None, overrides: dict[str, Any] | None
+) -> tuple[Any, Any, nn.Module]:
+    """The recipe's training data (enough for ``steps`` steps), config and fresh model."""
+    from convlens.data import load_dataset
+    from convlens.train.config import from_dict
+    from convlens.train.recipes import get_recipe, make_model
+
+    entry = get_recipe(data, recipe)
+    train = load_dataset(data, "train", root=root)
+    settings = {**entry.settings, "verbose": 0, "eval_every": 1000, "save_every": 0, "tta": False}
+    config = from_dict({**settings, **(overrides or {}), "model": entry.model})
+    n = min(len(train), steps * config.batch_size)
+    train = replace(train, x=train.x[:n], y=train.y[:n])
+    config = replace(config, epochs=steps * config.batch_size / n)
+    model = make_model(entry.model, tuple(train.in_shape), train.num_classes, seed=config.seed)
+    return train, config, model
 
 
 def format_profile(p: Profile, say: Callable[[float], str] | None = None) -> str:
