@@ -175,7 +175,7 @@ def test_a_missing_key_is_named_in_both_namings(tmp_path):
     torch.save(torchvision_layout(source, plain), tmp_path / "vgg11.pth")
     with pytest.raises(CheckpointError) as err:
         create_model("vgg11_bn", small_input=True, weights=tmp_path / "vgg11.pth")
-    assert "lack 'bn1.weight' ('features.1.weight' in torchvision's names)" in str(err.value)
+    assert "lacks 'bn1.weight' ('features.1.weight' in torchvision's names)" in str(err.value)
 
 
 def test_an_unexpected_key_is_named(tmp_path):

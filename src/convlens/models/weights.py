@@ -31,6 +31,7 @@ from torch import nn
 
 from convlens.errors import CheckpointError
 from convlens.models.head import head_name
+from convlens.train.checkpoint import check_tensors
 
 SUFFIXES = (".pth", ".pt", ".safetensors")
 
@@ -132,18 +133,7 @@ def fit_state_dict(
     def named(key: str) -> str:  # the model's key, and the file's where it differs
         return f"{key!r} ({back[key]!r} in torchvision's names)" if key in back else repr(key)
 
-    missing = [k for k in own if k not in tensors]
-    if missing:
-        raise CheckpointError(f"{where} do not fit the model: they lack {named(missing[0])}.")
-    extra = [k for k in tensors if k not in own]
-    if extra:
-        raise CheckpointError(f"{where} do not fit the model: they have unexpected {extra[0]!r}.")
-    for key, value in own.items():
-        if tuple(tensors[key].shape) != tuple(value.shape):
-            raise CheckpointError(
-                f"{where} do not fit the model: {named(key)} is {tuple(tensors[key].shape)} in "
-                f"the file but {tuple(value.shape)} in the model."
-            )
+    check_tensors(own, tensors, where, holder="the file", named=named)
     return tensors
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import platform
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -222,20 +222,31 @@ def save_checkpoint(
     return stem
 
 
-def load_weights(model: nn.Module, tensors: Mapping[str, torch.Tensor], where: str) -> None:
-    """Copy ``tensors`` into ``model``, refusing any difference in names or shapes."""
-    own = model.state_dict()
+def check_tensors(
+    own: Mapping[str, torch.Tensor],
+    tensors: Mapping[str, torch.Tensor],
+    where: str,
+    *,
+    holder: str = "the checkpoint",
+    named: Callable[[str], str] = repr,
+) -> None:
+    """Refuse, in one sentence, the first name or shape in which ``tensors`` differ from ``own``."""
     missing = [k for k in own if k not in tensors]
     extra = [k for k in tensors if k not in own]
     if missing or extra:
-        what = f"lacks {missing[0]!r}" if missing else f"has unexpected {extra[0]!r}"
-        raise CheckpointError(f"{where} does not match the model: the checkpoint {what}.")
+        what = f"lacks {named(missing[0])}" if missing else f"has unexpected {extra[0]!r}"
+        raise CheckpointError(f"{where} does not match the model: {holder} {what}.")
     for key, value in own.items():
         if tuple(tensors[key].shape) != tuple(value.shape):
             raise CheckpointError(
-                f"{where} does not match the model: {key!r} is {tuple(tensors[key].shape)} in the "
-                f"checkpoint but {tuple(value.shape)} in the model."
+                f"{where} does not match the model: {named(key)} is {tuple(tensors[key].shape)} "
+                f"in {holder} but {tuple(value.shape)} in the model."
             )
+
+
+def load_weights(model: nn.Module, tensors: Mapping[str, torch.Tensor], where: str) -> None:
+    """Copy ``tensors`` into ``model``, refusing any difference in names or shapes."""
+    check_tensors(model.state_dict(), tensors, where)
     model.load_state_dict(dict(tensors))
 
 

@@ -62,25 +62,29 @@ def sample_image(name: str = "shapes", size: int = 128) -> np.ndarray:
     raise ConfigError(f"unknown sample image {name!r}; choose one of: {', '.join(SAMPLES)}")
 
 
-def load_image(
-    path: str | Path, *, size: Sequence[int] | None = None, grey: bool = False
-) -> np.ndarray:
-    """Read an image file into [0, 1] floats, optionally resized to ``size = (H, W)``."""
+def open_image(path: str | Path, *, grey: bool = False) -> Image.Image:
+    """A Pillow image of ``path`` in grey ("L") or RGB, or one sentence on why it cannot be read."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"image file {str(path)!r} does not exist; give the path of a PNG or JPEG")
     try:
         with Image.open(path) as opened:
-            im = opened.convert("L" if grey else "RGB")
-        if size is not None:
-            im = im.resize((int(size[1]), int(size[0])), Image.Resampling.BILINEAR)
-        arr = np.asarray(im, dtype=np.float32) / 255.0
+            return opened.convert("L" if grey else "RGB")
     except (UnidentifiedImageError, OSError, ValueError) as err:
         raise DataError(
             f"{str(path)!r} is not an image that can be read ({type(err).__name__}); "
             "give a PNG, JPEG or other common image file"
         ) from None
-    return arr
+
+
+def load_image(
+    path: str | Path, *, size: Sequence[int] | None = None, grey: bool = False
+) -> np.ndarray:
+    """Read an image file into [0, 1] floats, optionally resized to ``size = (H, W)``."""
+    im = open_image(path, grey=grey)
+    if size is not None:
+        im = im.resize((int(size[1]), int(size[0])), Image.Resampling.BILINEAR)
+    return np.asarray(im, dtype=np.float32) / 255.0
 
 
 def grey(image: np.ndarray) -> np.ndarray:

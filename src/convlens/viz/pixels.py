@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from convlens.errors import ConfigError, DataError
+from convlens.errors import ConfigError
 
 MAX_SIZE = 64  # a matrix wider than this no longer reads as a matrix on a screen
 
@@ -51,17 +51,11 @@ def pixel_matrices(
 
     Grey is the luminance Pillow computes (ITU-R 601-2: L = 0.299 R + 0.587 G + 0.114 B).
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"image file {str(path)!r} does not exist; give the path of a PNG or JPEG")
-    try:
-        with Image.open(path) as opened:
-            im = opened.convert("RGB" if colour else "L")
-    except (UnidentifiedImageError, OSError) as err:
-        raise DataError(f"{str(path)!r} is not an image that can be read ({type(err).__name__}); "
-                        "give a PNG, JPEG or other common image file") from None  # fmt: skip
+    from convlens.viz.images import open_image
+
+    im = open_image(path, grey=not colour)
     width, height = im.size
     if isinstance(size, int):
         scale = size / max(width, height)
