@@ -15,6 +15,8 @@ an unprofiled one; the step time printed beside the table is measured without it
 
 from __future__ import annotations
 
+import itertools
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -55,8 +57,12 @@ class Peaks:
     size: int
 
 
-def matmul_peaks(size: int = 2048, repeats: int = 5) -> Peaks:
-    """The best of ``repeats`` ``torch.mm`` of two ``size`` x ``size`` matrices, per precision."""
+def matmul_peaks(size: int = 2048, repeats: int = 10) -> Peaks:
+    """The best of ``repeats`` ``torch.mm`` of two ``size`` x ``size`` matrices, per precision.
+
+    A peak is a best case: on a shared machine a neighbour's burst only ever slows a product, so
+    the fastest of several is the closest to what the cores can do.
+    """
 
     def rate(dtype: torch.dtype) -> float:
         gen = torch.Generator().manual_seed(0)
@@ -95,7 +101,7 @@ class Profile:
     hardware: str  # device, precision, layout, threads as fit chose them
     precision: str  # "bfloat16" or "float32": which peak the step is measured against
     steps: int  # profiled steps
-    step_ms: float  # one step's wall time without the profiler
+    step_ms: float  # one step's wall time without the profiler (the median step)
     profiled_step_ms: float  # one step's wall time under the profiler
     kinds: list[KindTime] = field(default_factory=list)
     flops_per_step: float = 0.0  # training FLOPs of one step: 3 x forward MACs x 2 x batch
@@ -109,6 +115,11 @@ class Profile:
 
     def achieved_gflops(self) -> float:
         return self.flops_per_step / (self.step_ms / 1e3) / 1e9
+
+
+def _best(a: Peaks, b: Peaks) -> Peaks:
+    """The higher of two measurements of each peak (taken before and after the profile)."""
+    return Peaks(max(a.float32, b.float32), max(a.bfloat16, b.bfloat16), a.size)
 
 
 def kind_of(name: str, ranges: tuple[str, ...] = ()) -> str:
@@ -174,6 +185,7 @@ def profile_training(
 
     from convlens.train.loop import fit
 
+    before = matmul_peaks() if peaks else None
     train, config, model = _recipe_run(data, recipe, warmup + 2 * steps + 1, root, overrides)
 
     times: list[float] = []
@@ -190,7 +202,9 @@ def profile_training(
             window["prof"].__exit__(None, None, None)
 
     history = fit(model, train, config, on_step=on_step)
-    plain_ms = (times[warmup + steps - 1] - times[warmup - 1]) / steps * 1e3
+    # the median step of the unprofiled stretch: one step slowed by the machine does not count
+    window_times = times[warmup - 1 : warmup + steps]
+    plain_ms = statistics.median(b - a for a, b in itertools.pairwise(window_times)) * 1e3
     profiled_ms = window["seconds"] / steps * 1e3
     per_kind, top = split_by_kind(window["prof"].events(), steps, profiled_ms)
 
@@ -208,7 +222,7 @@ def profile_training(
         data=data, model=config.model, batch_size=batch, hardware=history.hardware,
         precision=precision, steps=steps, step_ms=plain_ms, profiled_step_ms=profiled_ms,
         kinds=kinds, flops_per_step=6 * (conv_macs + linear_macs) * batch,
-        peaks=matmul_peaks() if peaks else None, top_ops=top,
+        peaks=_best(before, matmul_peaks()) if before else None, top_ops=top,
     )  # fmt: skip
 
 
@@ -236,13 +250,15 @@ def format_profile(p: Profile, say: Callable[[float], str] | None = None) -> str
     peak = p.peak()
     lines = [
         f"{p.data}, model {p.model}, batch {p.batch_size}, {p.hardware}",
-        f"one step: {p.step_ms:.2f} ms without the profiler ({p.profiled_step_ms:.2f} ms with it), "
+        f"one step: {p.step_ms:.2f} ms without the profiler (median; {p.profiled_step_ms:.2f} ms "
+        "with it, on average), "
         f"{p.batch_size / p.step_ms * 1e3:,.0f} images/s, "
         f"{p.achieved_gflops():.1f} GFLOP/s of training arithmetic",
     ]
     if p.peaks is not None:
         lines.append(
-            f"matmul peak measured now ({p.peaks.size}x{p.peaks.size} torch.mm): float32 "
+            f"matmul peak measured now (best {p.peaks.size}x{p.peaks.size} torch.mm before and "
+            "after the profile): float32 "
             f"{p.peaks.float32:.1f} GFLOP/s, bfloat16 {p.peaks.bfloat16:.1f} GFLOP/s "
             f"({p.peaks.bfloat16 / p.peaks.float32:.2f}x)"
         )
