@@ -24,8 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data",
         default=None,
-        help="fc-vs-cnn: mnist1d (default) or fashion-mnist; traditional: digits, fashion-mnist "
-        "or iris (default all found)",
+        help="fc-vs-cnn: mnist1d (default), fashion-mnist or the path of your own images or "
+        "signals; traditional: digits, fashion-mnist or iris (default all found)",
     )
     parser.add_argument(
         "--max-shift", type=int, default=None, help="equivariance: largest shift in pixels"

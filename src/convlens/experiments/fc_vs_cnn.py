@@ -53,6 +53,9 @@ RECIPES: dict[str, Recipe] = {
     "fashion-mnist": Recipe(epochs=3, batch_size=128, lr=2e-3),
 }
 QUICK_EPOCHS = {"mnist1d": 4.0, "fashion-mnist": 0.2}
+# your own data (a folder, .npz or IDX files): Adam at 2e-3, as for Fashion-MNIST, for 10 epochs
+USER_RECIPE = Recipe(epochs=10, batch_size=128, lr=2e-3)
+USER_QUICK_EPOCHS = 1.0
 
 REFERENCES: dict[tuple[str, bool], tuple[Reference, ...]] = {
     ("mnist1d", False): (
@@ -69,10 +72,15 @@ REFERENCES: dict[tuple[str, bool], tuple[Reference, ...]] = {
 
 
 def _load(data: str, shuffled: bool) -> tuple[Any, Any]:
+    from pathlib import Path
+
     from convlens.data import load_dataset
 
-    if data not in NETS:
-        raise ConfigError(f"no comparison is defined for {data!r}; choose one of {', '.join(NETS)}")
+    if data not in NETS and not Path(data).exists():
+        raise ConfigError(
+            f"no comparison is defined for {data!r}; choose one of {', '.join(NETS)} "
+            "or give the path of your own images or signals"
+        )
     if shuffled and data != "mnist1d":
         raise ConfigError("the shuffled-positions variant exists for mnist1d only")
     if shuffled:
@@ -83,10 +91,31 @@ def _load(data: str, shuffled: bool) -> tuple[Any, Any]:
 def _recipe(data: str, quick: bool, epochs: float | None) -> Recipe:
     from dataclasses import replace
 
-    recipe = RECIPES[data]
+    recipe = RECIPES.get(data, USER_RECIPE)
     if epochs is not None:
         return replace(recipe, epochs=epochs)
-    return replace(recipe, epochs=QUICK_EPOCHS[data]) if quick else recipe
+    return replace(recipe, epochs=QUICK_EPOCHS.get(data, USER_QUICK_EPOCHS)) if quick else recipe
+
+
+def nets_for(in_shape: tuple[int, ...], num_classes: int) -> tuple[Net, ...]:
+    """The comparison for your own data: the lectures' conv net against the lectures' MLP shape,
+    sized to the data's classes (signals: the same conv net in 1-D)."""
+    k = num_classes
+    if len(in_shape) == 3:
+        conv = f"conv5x5x16p2-pool2-conv5x5x32p2-pool2-fc{k}"  # LECTURES.md section 3
+    elif len(in_shape) == 2:
+        conv = f"conv1d5x16p2-pool2-conv1d5x32p2-pool2-fc{k}"
+    else:
+        raise ConfigError(
+            "fc-vs-cnn compares networks on images or signals; this data holds rows of "
+            f"{in_shape[0]} features, where there is nothing for a convolution to slide over "
+            "(store signals as N x 1 x L arrays)"
+        )
+    return (
+        Net("CNN (lectures' net)", "conv", conv),
+        Net("MLP of comparable size", "dense", f"fc32-fc{k}"),
+        Net("MLP 100 hidden units (lectures)", "dense", f"fc100-fc{k}"),
+    )
 
 
 def train_comparison(
@@ -106,8 +135,9 @@ def train_comparison(
         raise ConfigError(f"seeds must be at least 1, not {seeds}")
     train, test = _load(data, shuffled)
     recipe = _recipe(data, quick, epochs)
+    chosen = nets or NETS.get(data) or nets_for(tuple(train.in_shape), train.num_classes)
     results = compare(
-        nets or NETS[data], train, test, recipe, seeds,
+        chosen, train, test, recipe, seeds,
         verbose=verbose, announce=announce, keep=keep,
     )  # fmt: skip
     return {
