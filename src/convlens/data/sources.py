@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from convlens.errors import DataError
+from convlens.fileio import atomic_write
 
 # System folders that distributions install data sets into, by data set name.
 SYSTEM_DIRS: tuple[str, ...] = ("/usr/share/datasets",)
@@ -87,26 +87,21 @@ def download(url: str, dest: Path, md5: str, *, timeout: float = 60.0) -> Path:
     Raises DataError when the checksum does not match (the partial file is removed) and lets
     ``urllib.error.URLError`` / ``OSError`` through for ``fetch`` to turn into an offline message.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
+
+    def stream(tmp: Path) -> None:
         digest = hashlib.md5(usedforsecurity=False)
-        with os.fdopen(fd, "wb") as out, _opener(url, timeout=timeout) as response:
+        with open(tmp, "wb") as out, _opener(url, timeout=timeout) as response:
             while chunk := response.read(_CHUNK):
                 digest.update(chunk)
                 out.write(chunk)
         got = digest.hexdigest()
-        if got != md5:
+        if got != md5:  # atomic_write removes the partial file
             raise DataError(
                 f"the download of {dest.name} from {url} has MD5 {got}, not the published {md5}; "
                 "it was discarded, try again later or place a good copy by hand"
             )
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return dest
+
+    return atomic_write(dest, stream)
 
 
 def fetch(
