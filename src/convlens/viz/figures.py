@@ -87,5 +87,5 @@ def png_bytes(fig, dpi: int = 100) -> bytes:
 
 
 def save_png(fig, path: str | Path, dpi: int = 100) -> Path:
-    """Write the figure to ``path`` through a temporary file and ``os.replace`` (atomic)."""
+    """Write the figure to ``path`` atomically (``fileio.atomic_write``)."""
     return atomic_write_bytes(path, png_bytes(fig, dpi=dpi))
