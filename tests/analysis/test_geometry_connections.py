@@ -6,7 +6,8 @@ gradients on random networks (hypothesis), as for the conv and pool layers.
 
 import pytest
 import torch
-from hypothesis import HealthCheck, assume, given, settings
+from field_check import assert_field_matches_gradients
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
@@ -139,29 +140,7 @@ def _open_every_path(model: nn.Module) -> None:
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(networks())
 def test_receptive_field_equals_the_one_measured_by_gradients(net):
-    spec, in_shape = net
-    try:
-        rows = analyze(spec, in_shape, activation=None)
-    except LayerFitError:
-        assume(False)
-    model = build_model(spec, in_shape, activation=None).double()
-    _open_every_path(model)
-    last = rows[-1]
-    index = tuple(n // 2 for n in last.out_shape[1:])
-    x = torch.zeros(1, *in_shape, dtype=torch.float64, requires_grad=True)
-    model(x)[(0, 0, *index)].backward()
-    boxes = []
-    for dim, (n, i) in enumerate(zip(in_shape[1:], index)):
-        centre = last.start[dim] + i * last.jump[dim]
-        lo = round(centre - (last.rf[dim] - 1) / 2)
-        hi = round(centre + (last.rf[dim] - 1) / 2)
-        assume(lo >= 0 and hi <= n - 1)  # fields cut by zero padding are not compared
-        boxes.append((lo, hi))
-    nonzero = x.grad[0].abs().sum(0).nonzero()
-    assert len(nonzero) > 0
-    for dim, (lo, hi) in enumerate(boxes):
-        assert nonzero[:, dim].min().item() == lo
-        assert nonzero[:, dim].max().item() == hi
+    assert_field_matches_gradients(*net, _open_every_path)
 
 
 # ---------------------------------------------------------------------------------------------
