@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # the columns a History table shows, in this order, when a record has them
-_HISTORY_COLUMNS = ("epoch", "loss", "acc", "val_loss", "val_acc", "lr", "time")
+_HISTORY_COLUMNS = ("epoch", "loss", "acc", "rmse", "val_loss", "val_acc", "val_rmse", "lr", "time")
 _PERCENT = ("acc", "val_acc")
 _SHOWN_EXAMPLES = 16
 
@@ -82,7 +82,7 @@ def _example_grid(data: Any, n: int) -> Any:
     from convlens.viz.figures import image_grid, new_figure
 
     x = _head(data, n).float_x(normalize=False).cpu()
-    labels = [data.classes[int(y)] for y in data.y[:n]]
+    labels = [_label(data, y) for y in data.y[:n]]
     if x.dim() == 4:  # (N, C, H, W)
         pics = [np.clip(p.permute(1, 2, 0).numpy(), 0, 1) for p in x]
         return image_grid(pics, labels, ncols=8, panel=1.1)
@@ -101,20 +101,30 @@ def _example_grid(data: Any, n: int) -> Any:
     return fig
 
 
+def _label(data: Any, y: Any) -> str:
+    """An example's class name, or its regression target values."""
+    if data.task == "regression":
+        return ", ".join(f"{float(v):.3g}" for v in y.reshape(-1))
+    return str(data.classes[int(y)])
+
+
 def data_html(data: Any, n: int = _SHOWN_EXAMPLES) -> str:
     """A ``TensorData`` as its name, size, shape and class counts, then its first examples."""
     from convlens.report.html import image, table, text
 
     counts = data.class_counts()
+    regression = data.task == "regression"
+    what = f"{data.num_outputs} target(s) each" if regression else f"{data.num_classes} classes"
     head = (f"<b>{text(data.name)}</b> ({text(data.split)}): {len(data):,} examples of shape "
-            f"{text(' x '.join(map(str, data.in_shape)))}, {data.num_classes} classes")  # fmt: skip
+            f"{text(' x '.join(map(str, data.in_shape)))}, {what}")  # fmt: skip
     classes = table(("class", "examples"), [(c, f"{k:,}") for c, k in zip(data.classes, counts)])
     if data.x.dim() == 2:  # tabular: the first rows as numbers
         x = _head(data, n).float_x(normalize=False)
-        rows = [[*(f"{float(v):g}" for v in row), data.classes[int(y)]]
+        rows = [[*(f"{float(v):g}" for v in row), _label(data, y)]
                 for row, y in zip(x, data.y[:n])]  # fmt: skip
         features = [f"x{i}" for i in range(x.shape[1])]
-        return _div(head, table([*features, "class"], rows), classes)
+        last = "target" if regression else "class"
+        return _div(head, table([*features, last], rows), "" if regression else classes)
     picture = image(_example_grid(data, n), caption=f"the first {min(n, len(data))} examples")
     return _div(head, picture, f"<details><summary>classes</summary>{classes}</details>")
 

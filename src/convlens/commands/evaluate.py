@@ -1,8 +1,10 @@
-"""`convlens eval CKPT`: accuracy, per-class accuracy and the confusion matrix of a checkpoint."""
+"""`convlens eval CKPT`: accuracy, per-class accuracy and the confusion matrix of a checkpoint;
+the RMSE of a regression run."""
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from convlens.commands._data_args import add_data_arguments, load_checkpoint_data
 
@@ -37,9 +39,6 @@ def run(args: argparse.Namespace) -> int:
     import dataclasses
     import json
 
-    from rich.console import Console
-    from rich.table import Table
-
     from convlens.errors import ConfigError
     from convlens.train import TrainConfig, evaluate, load_checkpoint
 
@@ -48,13 +47,7 @@ def run(args: argparse.Namespace) -> int:
     if not name:
         raise ConfigError("the checkpoint does not name its data set; add --data NAME.")
     data = load_checkpoint_data(args, ckpt.meta, args.split)
-    if tuple(data.in_shape) != ckpt.in_shape or data.num_classes != ckpt.meta.get(
-        "num_classes", data.num_classes
-    ):
-        raise ConfigError(
-            f"{name} ({'x'.join(map(str, data.in_shape))}, {data.num_classes} classes) does not fit the "
-            f"checkpoint's model ({'x'.join(map(str, ckpt.in_shape))}, {ckpt.meta.get('num_classes')} classes)."
-        )
+    _check_fits(name, data, ckpt)
     if ckpt.mean:  # normalise exactly as in training
         data = dataclasses.replace(data, mean=ckpt.mean, std=ckpt.std)
     trained = ckpt.config or TrainConfig()
@@ -65,11 +58,41 @@ def run(args: argparse.Namespace) -> int:
     metrics = evaluate(ckpt.model, data, config)
     if args.json:
         print(json.dumps({"data": name, "split": args.split, **metrics}))
-        return 0
+    elif ckpt.task == "regression":
+        print(
+            f"{name} {args.split}: RMSE {metrics['rmse']:.4g} on {metrics['n']:,} examples, "
+            f"mean squared error {metrics['loss']:.4g}"
+        )
+    else:
+        _print_classification(f"{name} {args.split}", metrics, list(ckpt.classes or data.classes))
+    return 0
+
+
+def _check_fits(name: str, data: Any, ckpt: Any) -> None:
+    """Refuse data of another shape, number of outputs or task than the checkpoint's model."""
+    from convlens.errors import ConfigError
+
+    if data.task != ckpt.task:
+        raise ConfigError(
+            f"{name} holds {data.task} data but the checkpoint is a {ckpt.task} model."
+        )
+    unit = "outputs" if ckpt.task == "regression" else "classes"
+    if tuple(data.in_shape) != ckpt.in_shape or data.num_outputs != ckpt.meta.get(
+        "num_classes", data.num_outputs
+    ):
+        raise ConfigError(
+            f"{name} ({'x'.join(map(str, data.in_shape))}, {data.num_outputs} {unit}) does not fit the "
+            f"checkpoint's model ({'x'.join(map(str, ckpt.in_shape))}, {ckpt.meta.get('num_classes')} {unit})."
+        )
+
+
+def _print_classification(title: str, metrics: dict[str, Any], classes: list[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console()
-    classes = list(ckpt.classes or data.classes)
     console.print(
-        f"{name} {args.split}: accuracy {100 * metrics['acc']:.2f}% on {metrics['n']:,} examples, loss {metrics['loss']:.4f}",
+        f"{title}: accuracy {100 * metrics['acc']:.2f}% on {metrics['n']:,} examples, loss {metrics['loss']:.4f}",
         highlight=False,
     )
     per_class = Table(title="per-class accuracy")
@@ -86,4 +109,3 @@ def run(args: argparse.Namespace) -> int:
     for i, (label, row) in enumerate(zip(classes, metrics["confusion"])):
         matrix.add_row(label if label == str(i) else f"{i} {label}", *[str(v) for v in row])
     console.print(matrix)
-    return 0

@@ -87,6 +87,11 @@ def run(args: argparse.Namespace) -> int:
     ckpt = open_model(
         args.checkpoint, weights=args.weights, kwargs=args.kwargs, imagenet=args.imagenet
     )
+    if ckpt.meta.get("task") == "regression":
+        raise ConfigError(
+            f"{args.checkpoint} is a regression model; predict classifies images, so score it "
+            "with `convlens eval` instead."
+        )
     if ckpt.meta.get("preprocess") == "imagenet":
         x = torch.stack([imagenet_image(f) for f in args.files])
     else:

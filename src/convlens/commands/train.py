@@ -1,7 +1,8 @@
 """`convlens train MODEL_OR_SPEC --data NAME`: train, checkpoint and report one run.
 
 Settings come from, in increasing priority: TrainConfig's defaults, ``--recipe``, ``--config``
-(a TOML or JSON file, such as a run's own config.toml) and the flags themselves.
+(a TOML or JSON file, such as a run's own config.toml) and the flags themselves. With ``--task
+regression`` the data (a .csv or .npz path) is read with float targets, and the run reports RMSE.
 """
 
 from __future__ import annotations
@@ -74,7 +75,9 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
         if not values.get("data"):
             raise ConfigError("a recipe is chosen per data set; add --data NAME.")
         entry = get_recipe(
-            values["data"], values["recipe"], lambda: _data_shape(args, values["data"])
+            values["data"],
+            values["recipe"],
+            lambda: _data_shape(args, values["data"], values.get("task")),
         )
         values = {"model": entry.model, **entry.settings, **values}
     config = from_dict(values, source="the command line")
@@ -95,10 +98,26 @@ def _data_name(data: str) -> str:
     return str(source.resolve()) if isinstance(source, Path) else data
 
 
-def _data_shape(args: argparse.Namespace, data: str) -> tuple[tuple[int, ...], int, int]:
-    """(example shape, classes, training examples): what `--recipe fast` needs for any data."""
-    train = load_data(args, data, "train")
-    return tuple(train.in_shape), train.num_classes, len(train)
+def _data_shape(
+    args: argparse.Namespace, data: str, task: str | None
+) -> tuple[tuple[int, ...], int, int]:
+    """(example shape, outputs, training examples): what `--recipe fast` needs for any data."""
+    train = load_data(args, data, "train", **_read_as(task, data))
+    return tuple(train.in_shape), train.num_outputs, len(train)
+
+
+def _read_as(task: str | None, data: str) -> dict[str, Any]:
+    """How the task reads the data: a regression run takes a path's labels as float targets."""
+    if task != "regression":
+        return {}
+    from convlens.data.catalog import source_of
+
+    if not isinstance(source_of(data), Path):
+        raise ConfigError(
+            f"task='regression' needs your own data with numeric targets (a .csv or .npz path); "
+            f"{data} is a classification data set."
+        )
+    return {"task": "regression"}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -130,16 +149,17 @@ def _run(args: argparse.Namespace) -> int:
             f"there is no run to resume in {str(out)!r}; give the run's directory with --out."
         )
     console = Console(stderr=True)
+    read = {"seed": config.seed, **_read_as(config.task, config.data)}
     if args.val_size:
         size = int(args.val_size) if args.val_size >= 1 else args.val_size
-        train = load_data(args, config.data, "train", val_size=size, seed=config.seed)
-        val = load_data(args, config.data, "val", val_size=size, seed=config.seed)
+        train = load_data(args, config.data, "train", val_size=size, **read)
+        val = load_data(args, config.data, "val", val_size=size, **read)
     else:
-        train = load_data(args, config.data, "train", seed=config.seed)
+        train = load_data(args, config.data, "train", **read)
         val = None
-    test = load_data(args, config.data, "test", seed=config.seed)
+    test = load_data(args, config.data, "test", **read)
     # a zoo model, a spec or FILE.py:NAME; --weights and --freeze for fine-tuning
-    model = model_for_data(config, tuple(train.in_shape), train.num_classes)
+    model = model_for_data(config, tuple(train.in_shape), train.num_outputs)
     train, val, test = (pretrained_statistics(d, config.weights) for d in (train, val, test))
     if val is None:
         console.print(
@@ -153,12 +173,19 @@ def _run(args: argparse.Namespace) -> int:
             f"stopped; continue with: convlens train --resume --out {out}", highlight=False
         )
         return 130
-    test_acc = history.test["acc"] if history.test else float("nan")
-    print(f"test accuracy {100 * test_acc:.2f}%  ({len(test):,} examples)  {seconds:.1f} s in all")
+    score = _test_score(history.test, config.task)
+    print(f"{score}  ({len(test):,} examples)  {seconds:.1f} s in all")
     print(f"run directory {out}")
     if not args.no_report and is_main():
         _report(out, console)
     return 0
+
+
+def _test_score(test: dict[str, Any] | None, task: str) -> str:
+    """The test set's accuracy, or a regression's RMSE."""
+    if task == "regression":
+        return f"test RMSE {test['rmse'] if test else float('nan'):.4g}"
+    return f"test accuracy {100 * (test['acc'] if test else float('nan')):.2f}%"
 
 
 def _default_out(config: TrainConfig) -> Path:

@@ -4,6 +4,9 @@ Every user data source ends here as ``Raw`` (train arrays, test arrays or None, 
 notes), and ``finish`` turns it into the ``{"train": (x, y), "test": (x, y)}`` that the catalog
 serves: it holds out a seeded, stratified test split when none was given and refuses data that
 cannot train a classifier (one class, a test class the training split lacks), naming the source.
+For regression (``task="regression"``) the targets are float32 values of shape (N,) or (N, k)
+instead of classes, and the held-out test split is a seeded random one, since there are no
+classes to stratify by.
 
 Layouts (the axis order of x), decided once from x_train and applied to x_test as well:
 N x F are tabular rows; N x C x L with C of 1 to 3 and L at least 8 are 1-D signals (as Conv1d
@@ -25,14 +28,16 @@ Pair = tuple[np.ndarray, np.ndarray]
 CHANNEL_COUNTS = (1, 3, 4)
 TEST_SIZE = 0.2  # default fraction of each class held out when no test split is given
 SPLIT_SEED = 0  # fixed, so eval and report hold out the same examples as training did
+TASKS = ("classification", "regression")
 
 
 @dataclass(frozen=True)
 class Raw:
     train: Pair
     test: Pair | None  # None: hold out a split
-    classes: tuple[str, ...]
+    classes: tuple[str, ...]  # () for regression
     notes: tuple[str, ...] = ()
+    task: str = "classification"  # or "regression": float targets, no classes
 
 
 # --- layout ---------------------------------------------------------------------------------
@@ -131,6 +136,34 @@ def encode_labels(
     )
 
 
+def check_task(task: Any) -> str:
+    if task not in TASKS:
+        raise DataError(f"task must be one of {', '.join(TASKS)}, not {task!r}")
+    return str(task)
+
+
+def regression_targets(parts: list[np.ndarray], what: str) -> list[np.ndarray]:
+    """Targets of every split as float32 arrays of shape (N,) or (N, k), all with the same k."""
+    out = []
+    for y in parts:
+        array = np.asarray(y)
+        if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
+            raise DataError(
+                f"{what} regression targets hold {array.dtype} values; they must be numbers"
+            )
+        if array.ndim not in (1, 2) or array.shape[-1:] == (0,):
+            raise DataError(
+                f"{what} regression targets have shape {array.shape}; give (N,) or (N, k)"
+            )
+        array = array.astype(np.float32)
+        if not np.all(np.isfinite(array)):
+            raise DataError(f"{what} regression targets must be finite, not NaN or infinite")
+        out.append(array)
+    if len({a.shape[1:] for a in out}) > 1:
+        raise DataError(f"{what}: the train and test targets have different numbers of columns")
+    return out
+
+
 # --- split and checks -----------------------------------------------------------------------
 
 
@@ -145,6 +178,15 @@ def stratified_test_mask(y: np.ndarray, test_size: float, seed: int = SPLIT_SEED
             continue
         count = min(max(1, round(len(where) * test_size)), len(where) - 1)
         mask[where[:count]] = True
+    return mask
+
+
+def random_test_mask(n: int, test_size: float, seed: int = SPLIT_SEED) -> np.ndarray:
+    """True for a seeded random ``test_size`` fraction of n examples (at least one, never all)."""
+    mask = np.zeros(n, dtype=bool)
+    if n >= 2:
+        count = min(max(1, round(n * test_size)), n - 1)
+        mask[np.random.default_rng(seed).permutation(n)[:count]] = True
     return mask
 
 
@@ -169,42 +211,65 @@ def finish(
     if len(x) != len(y):
         raise DataError(f"{source} has {len(x)} training examples but {len(y)} labels")
     if raw.test is None:
-        fraction = check_test_size(test_size)
-        test = stratified_test_mask(y, fraction)
-        if not test.any():
-            raise DataError(f"{source} has too few examples per class to hold out a test split")
-        notes.append(
-            f"{source} has no test split: {int(test.sum())} of {len(y)} examples "
-            f"({fraction:.0%} of each class, fixed seed) are held out for testing"
-        )
-        train, test_pair = (x[~test], y[~test]), (x[test], y[test])
+        train, test_pair, note = _hold_out(raw, source, test_size)
+        notes.append(note)
     else:
         train, test_pair = (x, y), raw.test
-        if len(test_pair[0]) != len(test_pair[1]):
-            raise DataError(
-                f"{source} has {len(test_pair[0])} test examples but {len(test_pair[1])} labels"
-            )
-        if not len(test_pair[1]):
-            raise DataError(f"{source} has an empty test split")
-        if test_pair[0].shape[1:] != x.shape[1:]:
-            raise DataError(
-                f"{source}: test examples are {'x'.join(map(str, test_pair[0].shape[1:]))} but "
-                f"training examples {'x'.join(map(str, x.shape[1:]))}"
-            )
-    seen = np.unique(train[1])
+        _check_test(train, test_pair, source)
+    if raw.task == "classification":
+        _check_classes(raw, source, train[1], test_pair[1])
+    return {"train": train, "test": test_pair}, raw.classes, tuple(notes)
+
+
+def _hold_out(raw: Raw, source: str, test_size: Any) -> tuple[Pair, Pair, str]:
+    """A seeded test split: stratified by class, or simply random for regression."""
+    x, y = raw.train
+    fraction = check_test_size(test_size)
+    if raw.task == "regression":
+        test = random_test_mask(len(y), fraction)
+        how, per = f"{fraction:.0%}, a fixed-seed random split", ""
+    else:
+        test = stratified_test_mask(y, fraction)
+        how, per = f"{fraction:.0%} of each class, fixed seed", " per class"
+    if not test.any():
+        raise DataError(f"{source} has too few examples{per} to hold out a test split")
+    note = (
+        f"{source} has no test split: {int(test.sum())} of {len(y)} examples ({how}) are held "
+        "out for testing"
+    )
+    return (x[~test], y[~test]), (x[test], y[test]), note
+
+
+def _check_test(train: Pair, test: Pair, source: str) -> None:
+    x, y = train
+    if len(test[0]) != len(test[1]):
+        raise DataError(f"{source} has {len(test[0])} test examples but {len(test[1])} labels")
+    if not len(test[1]):
+        raise DataError(f"{source} has an empty test split")
+    if test[0].shape[1:] != x.shape[1:]:
+        raise DataError(
+            f"{source}: test examples are {'x'.join(map(str, test[0].shape[1:]))} but "
+            f"training examples {'x'.join(map(str, x.shape[1:]))}"
+        )
+    if test[1].shape[1:] != y.shape[1:]:
+        raise DataError(f"{source}: the test targets have a different shape from the training ones")
+
+
+def _check_classes(raw: Raw, source: str, y_train: np.ndarray, y_test: np.ndarray) -> None:
+    """A classifier needs two classes to train on and no test class it never saw."""
+    seen = np.unique(y_train)
     if len(seen) < 2:
         only = raw.classes[int(seen[0])] if len(seen) else "none"
         raise DataError(
             f"{source} has only one class in its training split ({only!r}); a classifier needs "
             "at least two"
         )
-    missing = np.setdiff1d(np.unique(test_pair[1]), seen)
+    missing = np.setdiff1d(np.unique(y_test), seen)
     if missing.size:
         raise DataError(
             f"the test split of {source} has class {raw.classes[int(missing[0])]!r}, which the "
             "training split lacks"
         )
-    return {"train": train, "test": test_pair}, raw.classes, tuple(notes)
 
 
 # --- sources --------------------------------------------------------------------------------
@@ -218,8 +283,11 @@ def raw_from_arrays(
     y_test: Any = None,
     classes: Any = None,
     source: str = "the arrays",
+    task: str = "classification",
 ) -> Raw:
-    """Raw data from arrays in any supported layout (see the module's docstring)."""
+    """Raw data from arrays in any supported layout (see the module's docstring); labels become
+    classes, or float targets for ``task="regression"``."""
+    check_task(task)
     if (x_test is None) != (y_test is None):
         raise DataError(f"{source}: give both x_test and y_test, or neither")
     x = as_samples(x, f"{source} x_train")
@@ -241,13 +309,20 @@ def raw_from_arrays(
             )
     if xs[0].dtype != xs[-1].dtype:  # uint8 beside floats: both as floats
         xs = [a.astype(np.float32) for a in xs]
-    labels, names = encode_labels(ys, source, classes)
+    names: tuple[str, ...] = ()
+    if task == "regression":
+        if classes is not None:
+            raise DataError(f"{source}: class names are for classification; regression has none")
+        labels = regression_targets(ys, source)
+    else:
+        labels, names = encode_labels(ys, source, classes)
     test = (xs[1], labels[1]) if x_test is not None else None
-    return Raw((xs[0], labels[0]), test, names, (note,) if note else ())
+    return Raw((xs[0], labels[0]), test, names, (note,) if note else (), task)
 
 
-def read_npz(path: Any) -> Raw:
-    """An ``.npz`` with x_train, y_train and optionally x_test, y_test and class_names."""
+def read_npz(path: Any, task: str = "classification") -> Raw:
+    """An ``.npz`` with x_train, y_train and optionally x_test, y_test and class_names (none
+    for ``task="regression"``, whose y arrays are float targets)."""
     from pathlib import Path
 
     path = Path(path)
@@ -275,4 +350,5 @@ def read_npz(path: Any) -> Raw:
         y_test=arrays.get("y_test"),
         classes=arrays.get("class_names"),
         source=str(path),
+        task=task,
     )

@@ -144,6 +144,7 @@ class Loaded:
     stats: dict  # memoised train statistics, by (val_size, seed)
     notes: tuple[str, ...] = ()  # remarks about reading the user's data
     options: tuple[tuple[str, Any], ...] = ()  # how the user's data was read, for checkpoints
+    task: str = "classification"  # "regression": float targets and no classes
 
 
 # Recently loaded raw splits, so train, val and test (which all need the train statistics) read
@@ -229,7 +230,8 @@ def load_dataset(
     iid_noise_scale, shuffle, ...; its generator seed is ``data_seed``, default 42); mnist,
     fashion-mnist and cifar10 take ``verify=False``, which skips the published checksum and
     official counts for files you made yourself (the format checks always run); paths take
-    test_size, channels, size, label, skip_bad and progress (``convlens.data.user.OPTIONS``).
+    test_size, channels, size, label, skip_bad and progress (``convlens.data.user.OPTIONS``), and
+    a ``.csv`` or ``.npz`` takes ``task="regression"`` for float targets.
     """
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
@@ -263,13 +265,16 @@ def split_data(loaded: Loaded, split: str, val_size: int | float = 0, seed: int 
         name=loaded.name,
         split=split,
         x=torch.from_numpy(np.array(x, copy=True)),
-        y=torch.from_numpy(np.array(y, dtype=np.int64, copy=True)),
+        y=torch.from_numpy(np.array(y, dtype=_TARGET_TYPES[loaded.task], copy=True)),
         classes=loaded.classes,
         mean=mean,
         std=std,
         options=loaded.options,
         notes=loaded.notes,
     )
+
+
+_TARGET_TYPES = {"classification": np.int64, "regression": np.float32}
 
 
 @dataclass(frozen=True)
@@ -306,7 +311,8 @@ def dataset_info(
     mean, std = loaded.stats[0]
     classes = loaded.classes
     counts = {
-        s: np.bincount(y, minlength=len(classes)).tolist() for s, (_, y) in loaded.splits.items()
+        s: np.bincount(y, minlength=len(classes)).tolist() if classes else []
+        for s, (_, y) in loaded.splits.items()
     }
     if isinstance(source, Path):
         from convlens.data.user import describe
@@ -321,7 +327,7 @@ def dataset_info(
         classes=list(classes),
         sizes={s: len(y) for s, (_, y) in loaded.splits.items()},
         class_counts=counts,
-        balanced=all(min(c) == max(c) for c in counts.values()),
+        balanced=all(min(c) == max(c) for c in counts.values() if c),
         in_shape=list(x_train.shape[1:]),
         dtype=str(x_train.dtype),
         mean=list(mean),

@@ -3,8 +3,9 @@
 The header row is optional: the first row is a header when it has a non-numeric cell above a
 numeric one, or when it holds the ``label`` column's name. The label is the last column unless
 ``label`` names another (by header name, or by 0-based column number; -1 is the last). Labels
-may be numbers or strings; each distinct value is a class (``encode_labels``). Every other
-column must hold numbers, and a cell that does not is named by line and column.
+may be numbers or strings; each distinct value is a class (``encode_labels``). For regression
+(``task="regression"``) the label column holds the numeric target instead. Every other column
+must hold numbers, and a cell that does not is named by line and column.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from convlens.data.arrays import Raw, encode_labels
+from convlens.data.arrays import Raw, check_task, encode_labels
 from convlens.errors import DataError
 
 
@@ -52,8 +53,10 @@ def _label_column(label: str | int | None, header: list[str] | None, width: int,
     raise DataError(f"label column {text!r} is not in {path}; its columns are {columns}")
 
 
-def read_csv(path: str | Path, label: str | int | None = None) -> Raw:
-    """The table's features as float32 (N, F) and its labels as classes; no test split."""
+def read_csv(path: str | Path, label: str | int | None = None, task: str = "classification") -> Raw:
+    """The table's features as float32 (N, F) and its labels as classes (or, for regression,
+    float32 targets); no test split."""
+    check_task(task)
     path = Path(path)
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -97,8 +100,29 @@ def read_csv(path: str | Path, label: str | int | None = None) -> Raw:
                     f"{path} line {line}, {name}: {cell!r} is not a number (only the label column may hold text)"
                 ) from None
         labels.append(cells[column])
+    if task == "regression":
+        name = header[column] if header else f"column {column}"
+        return Raw((features, _targets(labels, body, path, name)), None, (), task=task)
     y = np.array(labels)
     if all(_is_number(v) for v in labels):
         y = np.array([float(v) for v in labels])
     (encoded,), classes = encode_labels([y], str(path))
     return Raw((features, encoded), None, classes)
+
+
+def _targets(
+    labels: list[str], body: list[tuple[int, list[str]]], path: Path, name: str
+) -> np.ndarray:
+    """The label column as float32 regression targets; a cell that is no number is named."""
+    targets = np.empty(len(labels), dtype=np.float32)
+    for i, (cell, (line, _)) in enumerate(zip(labels, body)):
+        try:
+            targets[i] = float(cell)
+        except ValueError:
+            raise DataError(
+                f"{path} line {line}, label column {name!r}: {cell!r} is not a number, and "
+                "regression targets must be numbers"
+            ) from None
+    if not np.all(np.isfinite(targets)):
+        raise DataError(f"{path}, label column {name!r}: regression targets must be finite numbers")
+    return targets

@@ -3,6 +3,9 @@
 Images stay uint8 (a quarter of the memory of float32, and the form augmentation works on) until
 ``float_x`` turns them into float32 in [0, 1] and, by default, standardises each channel with
 the mean and std of the *training* split, so train, val and test are all scaled alike.
+
+The targets say the task: int64 class indices (with class names) for classification, float32
+values of shape (N,) or (N, k) (and no class names) for regression.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ class TensorData:
     name: str  # data set name, e.g. "fashion-mnist"
     split: str  # "train", "val" or "test"
     x: torch.Tensor  # uint8 (N, C, H, W) images, or float32 (N, 1, L) / (N, C, H, W) / (N, F)
-    y: torch.Tensor  # int64 (N,) class indices
-    classes: tuple[str, ...]  # class names, index = label
+    y: torch.Tensor  # int64 (N,) class indices, or float32 (N,) / (N, k) regression targets
+    classes: tuple[str, ...]  # class names, index = label; () for regression
     mean: tuple[float, ...]  # per channel (axis 1) of the train split, in float_x units
     std: tuple[float, ...]
     # how a file or folder was read (load_dataset's options, e.g. size="32x32"): checkpoints
@@ -42,6 +45,18 @@ class TensorData:
     def num_classes(self) -> int:
         return len(self.classes)
 
+    @property
+    def task(self) -> str:
+        """ "regression" for float targets, else "classification"."""
+        return "regression" if self.y.is_floating_point() else "classification"
+
+    @property
+    def num_outputs(self) -> int:
+        """How many outputs a model for this data has: one per class, or per target column."""
+        if self.task == "classification":
+            return self.num_classes
+        return int(self.y.shape[1]) if self.y.dim() == 2 else 1
+
     def float_x(self, normalize: bool = True, device: Any = None) -> torch.Tensor:
         """x as float32 (uint8 divided by 255), then (x - mean) / std per channel if normalize."""
         x = self.x.to(device) if device is not None else self.x
@@ -61,6 +76,8 @@ class TensorData:
         return replace(self, x=self.x.to(device), y=self.y.to(device))
 
     def class_counts(self) -> list[int]:
+        if self.task == "regression":
+            return []
         return torch.bincount(self.y.cpu(), minlength=self.num_classes).tolist()
 
     def _repr_html_(self) -> str:  # Jupyter: sizes, classes and a grid of the first examples

@@ -10,9 +10,11 @@
 - a ``.npz`` with x_train, y_train and optionally x_test, y_test, class_names (``arrays.py``);
 - a ``.csv`` table with a label column (``tabular.py``).
 
-Sources without a test split get a seeded, stratified one (``test_size``, default 0.2). The
-options that shaped the data are recorded in the ``TensorData`` (and so in checkpoints), and
-``load_recorded`` reads the same data again for ``eval``, ``viz`` and ``report``.
+Sources without a test split get a seeded, stratified one (``test_size``, default 0.2). A
+``.npz`` or ``.csv`` read with ``task="regression"`` gives float targets instead of classes (and
+a plain random test split). The options that shaped the data are recorded in the ``TensorData``
+(and so in checkpoints), and ``load_recorded`` reads the same data again for ``eval``, ``viz``
+and ``report``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from convlens.data.arrays import TEST_SIZE, Raw, finish, raw_from_arrays, read_npz
+from convlens.data.arrays import TEST_SIZE, Raw, check_task, finish, raw_from_arrays, read_npz
 from convlens.errors import DataError
 
 if TYPE_CHECKING:
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
     from convlens.data.tensors import TensorData
 
 # every option a path takes; the command-line flags are these names with dashes
-OPTIONS = ("test_size", "channels", "size", "label", "skip_bad", "format")
+OPTIONS = ("test_size", "channels", "size", "label", "skip_bad", "format", "task")
 IDX_NAMES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -112,15 +114,19 @@ class Format:
 FORMATS: dict[str, Format] = {
     "folder": Format("a folder of images in class folders", ("channels", "size", "skip_bad"), _read_folder),
     "idx": Format("a folder of IDX files (the MNIST format)", (), _read_idx_folder),
-    "npz": Format("a NumPy .npz file of arrays", (), lambda p, o, _: read_npz(p)),
-    "csv": Format("a .csv table", ("label",), lambda p, o, _: _read_csv(p, o)),
+    "npz": Format("a NumPy .npz file of arrays", ("task",), lambda p, o, _: _read_npz(p, o)),
+    "csv": Format("a .csv table", ("label", "task"), lambda p, o, _: _read_csv(p, o)),
 }  # fmt: skip
 
 
 def _read_csv(path: Path, options: dict[str, Any]) -> Raw:
     from convlens.data.tabular import read_csv
 
-    return read_csv(path, options.get("label"))
+    return read_csv(path, options.get("label"), options.get("task", "classification"))
+
+
+def _read_npz(path: Path, options: dict[str, Any]) -> Raw:
+    return read_npz(path, options.get("task", "classification"))
 
 
 def detect_format(path: Path) -> str:
@@ -165,6 +171,8 @@ def read_user(path: Path, options: Mapping[str, Any], progress: bool | None = No
     from convlens.data.catalog import Loaded
 
     options = {k: v for k, v in options.items() if v is not None and v is not False}
+    if check_task(options.get("task", "classification")) == "classification":
+        options.pop("task", None)  # the default: recorded as before, by its absence
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise DataError(
@@ -182,7 +190,7 @@ def read_user(path: Path, options: Mapping[str, Any], progress: bool | None = No
     raw = fmt.read(path, options, progress)
     splits, classes, notes = finish(raw, str(path), options.get("test_size", TEST_SIZE))
     recorded = {k: _plain(v) for k, v in sorted(options.items())}
-    return Loaded(str(path), splits, classes, {}, notes, tuple(recorded.items()))
+    return Loaded(str(path), splits, classes, {}, notes, tuple(recorded.items()), raw.task)
 
 
 def _plain(value: Any) -> Any:
@@ -211,7 +219,8 @@ def from_idx_folder(path: str | Path, split: str = "train", **options: Any) -> T
 
 
 def from_npz(path: str | Path, split: str = "train", **options: Any) -> TensorData:
-    """A split of an .npz of x_train, y_train[, x_test, y_test, class_names] (options: test_size)."""
+    """A split of an .npz of x_train, y_train[, x_test, y_test, class_names] (options: test_size,
+    task)."""
     from convlens.data.catalog import load_dataset
 
     return load_dataset(Path(path), split, format="npz", **options)
@@ -220,7 +229,8 @@ def from_npz(path: str | Path, split: str = "train", **options: Any) -> TensorDa
 def from_csv(
     path: str | Path, split: str = "train", *, label: str | int | None = None, **options: Any
 ) -> TensorData:
-    """A split of a .csv table; ``label`` is the label column's name or number (default last)."""
+    """A split of a .csv table; ``label`` is the label column's name or number (default last);
+    ``task="regression"`` reads it as float targets."""
     from convlens.data.catalog import load_dataset
 
     return load_dataset(Path(path), split, format="csv", label=label, **options)
@@ -238,17 +248,23 @@ def from_arrays(
     val_size: int | float = 0,
     seed: int = 0,
     name: str = "arrays",
+    task: str = "classification",
 ) -> TensorData:
     """A split of in-memory arrays (NumPy or anything ``np.asarray`` takes, such as tensors).
 
     x in any layout of ``arrays.py``; y integer or string labels (or one-hot rows); ``classes``
     names the integer labels. Without x_test/y_test a stratified ``test_size`` is held out.
+    With ``task="regression"`` y holds float targets of shape (N,) or (N, k), there are no
+    classes, and the held-out ``test_size`` is a seeded random split.
     """
     from convlens.data.catalog import Loaded, split_data
 
-    raw = raw_from_arrays(x, y, x_test=x_test, y_test=y_test, classes=classes, source=name)
+    raw = raw_from_arrays(
+        x, y, x_test=x_test, y_test=y_test, classes=classes, source=name, task=task
+    )
     splits, names, notes = finish(raw, name, test_size)
-    return split_data(Loaded(name, splits, names, {}, notes), split, val_size, seed)
+    loaded = Loaded(name, splits, names, {}, notes, task=raw.task)
+    return split_data(loaded, split, val_size, seed)
 
 
 def load_recorded(
@@ -269,5 +285,7 @@ def load_recorded(
     if not name:
         raise DataError("the checkpoint does not name its data set; give it with --data")
     recorded = dict(meta.get("data_options") or {}) if not data else {}
+    if data and meta.get("task") == "regression":  # other data, read for the same kind of model
+        recorded["task"] = "regression"
     recorded.update({k: v for k, v in options.items() if v is not None})
     return load_dataset(name, split, root=root, **recorded)

@@ -3,7 +3,9 @@
 It reads what training left in the run directory (``config.json``, ``metrics.jsonl``, the ``best``
 or ``last`` checkpoint) and the test split of the run's data set, and shows: the model summary,
 the training curves, test accuracy and the confusion matrix, the first layers' filters, feature
-maps and attributions for a few test examples, and the most confidently wrong test examples.
+maps and attributions for a few test examples, and the most confidently wrong test examples. A
+regression run shows its RMSE curves, its test RMSE and its predictions against the targets
+instead of accuracy, confusion, attributions and mistakes.
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ def _config_section(run: Path) -> str:
 
 
 def _overview_section(run: Path, ckpt: Any) -> str:
-    """The numbers a reader looks for first: best validation accuracy, epochs, parameters."""
+    """The numbers a reader looks for first: best validation accuracy (or RMSE), epochs,
+    parameters."""
     from convlens.viz.training import read_metrics
 
     records = read_metrics(run) if (run / "metrics.jsonl").is_file() else []
@@ -74,6 +77,9 @@ def _overview_section(run: Path, ckpt: Any) -> str:
     accs = [r["val_acc"] for r in records if isinstance(r.get("val_acc"), (int, float))]
     if accs:
         values["best validation accuracy"] = f"{max(accs):.2%}"
+    errors = [r["val_rmse"] for r in records if isinstance(r.get("val_rmse"), (int, float))]
+    if errors:
+        values["best validation RMSE"] = f"{min(errors):.4g}"
     if records:
         values["epochs"] = f"{records[-1].get('epoch', len(records))}"
     values["parameters"] = f"{sum(p.numel() for p in ckpt.model.parameters()):,}"
@@ -89,24 +95,22 @@ def _curves_section(run: Path) -> str:
     if not (run / "metrics.jsonl").is_file():
         return html_section("Training curves", [note("no metrics.jsonl in the run directory")])
     records = read_metrics(run)
+    regression = any("rmse" in r for r in records)
+    keys = _REGRESSION_KEYS if regression else _CURVE_KEYS
     rows = [
-        [
-            r.get("epoch", ""),
-            *(f"{r[k]:.4f}" if isinstance(r.get(k), float) else "" for k in _CURVE_KEYS),
-        ]
+        [r.get("epoch", ""), *(f"{r[k]:.4f}" if isinstance(r.get(k), float) else "" for k in keys)]
         for r in records
     ]
+    caption = "loss and RMSE by epoch" if regression else "loss and accuracy by epoch"
     return html_section(
         "Training curves",
-        [
-            image(plot_history(records), "loss and accuracy by epoch"),
-            table(["epoch", *_CURVE_KEYS], rows),
-        ],
+        [image(plot_history(records), caption), table(["epoch", *keys], rows)],
         anchor="curves",
     )
 
 
 _CURVE_KEYS = ("loss", "acc", "val_loss", "val_acc")
+_REGRESSION_KEYS = ("loss", "rmse", "val_loss", "val_rmse")
 
 
 def _summary_section(model: nn.Module, in_shape: tuple[int, ...]) -> str:
@@ -146,6 +150,12 @@ class _Test:
     def name(self, c: int) -> str:
         return self.classes[c] if c < len(self.classes) else str(c)
 
+    def label(self, k: int) -> str:
+        """Example k's class name, or its target values for regression."""
+        if self.y.is_floating_point():
+            return "target " + ", ".join(f"{float(v):.3g}" for v in self.y[k].reshape(-1))
+        return self.name(int(self.y[k]))
+
 
 def _accuracy_section(model: nn.Module, test: _Test) -> tuple[str, torch.Tensor]:
     from convlens.viz.training import confusion_matrix, plot_confusion, predictions
@@ -165,6 +175,26 @@ def _accuracy_section(model: nn.Module, test: _Test) -> tuple[str, torch.Tensor]
         table(["class", "examples", "accuracy"], per_class),
     ]
     return html_section("Test accuracy and confusion matrix", parts, anchor="accuracy"), probs
+
+
+def _regression_section(model: nn.Module, test: _Test) -> str:
+    """Test RMSE and a picture of the predictions against the targets."""
+    from convlens.torchutil import eval_mode
+    from convlens.train.evaluation import outputs_for_targets, regression_metrics
+    from convlens.viz.training import plot_predicted
+
+    with eval_mode(model), torch.no_grad():
+        out = torch.cat([model(test.x[i : i + 512]) for i in range(0, len(test.x), 512)])
+    scores = regression_metrics(out, test.y)
+    predicted = outputs_for_targets(out.float(), test.y)
+    numbers = {
+        "test RMSE": f"{scores['rmse']:.4g}",
+        "mean squared error": f"{scores['loss']:.4g}",
+        "test examples": f"{len(test.y):,}",
+    }
+    figure = plot_predicted(predicted, test.y, scores["rmse"])
+    parts = [metrics(numbers), image(figure, "predicted against target")]
+    return html_section("Test error", parts, anchor="regression")
 
 
 def _filters_section(model: nn.Module) -> str:
@@ -188,7 +218,7 @@ def _maps_section(model: nn.Module, test: _Test) -> str:
     maps = feature_maps(model, test.x[:1], convs)
     pic = test.picture(0) if test.kind == "image" else None
     fig = plot_feature_maps(maps, image=pic)
-    caption = f"test example 0 ({test.name(int(test.y[0]))})"
+    caption = f"test example 0 ({test.label(0)})"
     return html_section("Feature maps", [image(fig, caption, caption)], anchor="maps")
 
 
@@ -266,7 +296,12 @@ def build_report(run_dir: str | Path, *, data: Any = None, examples: int = 3) ->
             data = load_recorded(ckpt.meta, "test")  # read as in training (a folder's --size...)
         except ConvlensError as err:
             sections.append(html_section("Test data", [note(f"no test data: {err}")]))
-    if data is not None:
+    if data is not None and ckpt.task == "regression":
+        test = _Test(data, ckpt.mean, ckpt.std)
+        sections += [_regression_section(model, test), _filters_section(model)]
+        if test.kind != "table":
+            sections.append(_maps_section(model, test))
+    elif data is not None:
         test = _Test(data, ckpt.mean, ckpt.std)
         acc, probs = _accuracy_section(model, test)
         sections += [acc, _filters_section(model)]

@@ -93,7 +93,7 @@ def best_record(records: list[dict[str, Any]], monitor: str) -> dict[str, Any] |
     scored = [r for r in scored if not math.isnan(r[monitor])]
     if not scored:
         return records[-1] if records else None
-    pick = min if monitor.endswith("loss") else max
+    pick = min if monitor.endswith(("loss", "rmse")) else max
     return pick(scored, key=lambda r: r[monitor])
 
 
@@ -151,13 +151,16 @@ def run_row(root: Path, path: Path, live_state: str | None = None) -> dict[str, 
     records = read_records(path)
     meta = checkpoint_meta(path)
     params, macs = params_and_macs(meta)
+    monitor = str(config.get("monitor") or "val_acc")
+    if config.get("task") == "regression" and monitor.endswith("acc"):
+        monitor = monitor[: -len("acc")] + "loss"  # as fit picks a regression run's best epoch
     return {
         "run": run_id(root, path),
         "dir": str(path),
         "model": config.get("model"),
         "data": config.get("data"),
         "epochs_done": records[-1].get("epoch", len(records)) if records else 0,
-        "best": best_record(records, str(config.get("monitor") or "val_acc")),
+        "best": best_record(records, monitor),
         "state": live_state or file_state(path, config, records),
         "params": params,
         "macs": macs,

@@ -6,11 +6,13 @@ call with a run directory), so a run started here is an ordinary run directory: 
 hooks append events to an ``EventLog``; each page's event stream reads the log from the start, so
 a page that connects mid-run first receives everything so far. ``TrainControl`` carries pause,
 resume, stop and learning-rate changes into the loop between two steps; stopping the server
-stops the run the same way, leaving its resume state.
+stops the run the same way, leaving its resume state. A regression run (``task="regression"`` on a
+.csv or .npz) streams its RMSE where a classifier streams accuracy, and no confusion matrix.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -178,10 +180,11 @@ class Trainer:
         from convlens.train import fit
         from convlens.train.recipes import make_model
 
-        train = load_dataset(config.data, "train", seed=config.seed)
-        test = load_dataset(config.data, "test", seed=config.seed)
+        read: dict[str, Any] = {"task": "regression"} if config.task == "regression" else {}
+        train = load_dataset(config.data, "train", seed=config.seed, **read)
+        test = load_dataset(config.data, "test", seed=config.seed, **read)
         model = make_model(
-            config.model, tuple(train.in_shape), train.num_classes, config.input, config.seed
+            config.model, tuple(train.in_shape), train.num_outputs, config.input, config.seed
         )
         probe = _EpochProbe(model, test)
         last_sent = [0.0]
@@ -191,8 +194,8 @@ class Trainer:
             if now - last_sent[0] >= 1.0 / STEP_EVENTS_PER_S:
                 last_sent[0] = now
                 log.add("step", {
-                    "step": info.step, "epoch": info.epoch, "loss": info.loss,
-                    "accuracy": info.accuracy, "lr": info.lr, "images_per_s": info.images_per_s,
+                    "step": info.step, "epoch": info.epoch, **_step_scores(info),
+                    "lr": info.lr, "images_per_s": info.images_per_s,
                 })  # fmt: skip
 
         def on_epoch(record: dict[str, Any]) -> None:
@@ -202,6 +205,13 @@ class Trainer:
             model, train, config, val=test, test=test, run_dir=out,
             on_step=on_step, on_epoch=on_epoch, control=control,
         )  # fmt: skip
+
+
+def _step_scores(info: Any) -> dict[str, Any]:
+    """A step's loss and accuracy; a regression step has no accuracy (JSON null) but an RMSE."""
+    if math.isnan(info.accuracy):
+        return {"loss": info.loss, "accuracy": None, "rmse": math.sqrt(info.loss)}
+    return {"loss": info.loss, "accuracy": info.accuracy}
 
 
 class _EpochProbe:
@@ -216,6 +226,8 @@ class _EpochProbe:
     def __call__(self) -> dict[str, Any]:
         import torch
 
+        if self.test.task == "regression":  # no classes to confuse; the filters still change
+            return {"filters": first_filters(self.model)}
         from convlens.torchutil import eval_mode
         from convlens.train.evaluation import confusion_matrix
 

@@ -22,7 +22,7 @@ class StepInfo:
     step: int  # optimiser steps taken in the whole run, this one included
     epoch: float  # fractional epoch: 1.5 is halfway through the second epoch
     loss: float  # this batch's mean loss
-    accuracy: float  # this batch's fraction of correct predictions
+    accuracy: float  # this batch's fraction of correct predictions (NaN for regression)
     lr: float  # the learning rate this step used
     images_per_s: float  # running rate over the epoch so far
 

@@ -1,8 +1,10 @@
 """Checkpoints: safetensors weights beside a JSON file that says how to rebuild the model.
 
 ``NAME.safetensors`` holds tensors only and ``NAME.json`` everything else: the model's name or spec,
-its keyword arguments, input shape, class names, normalisation, the training config, epoch,
-metrics and library versions. Nothing is pickled, so opening a checkpoint cannot run code.
+its keyword arguments, input shape, task (classification or regression), class names, number of
+outputs (``num_classes``: classes, or a regression's target columns), normalisation, the training
+config, epoch, metrics and library versions. Nothing is pickled, so opening a checkpoint cannot
+run code.
 
 Every file is written atomically (``convlens.fileio``): a run killed at any moment leaves either
 the old pair or the new one. The step number is written into both files, so a pair whose halves come
@@ -168,6 +170,11 @@ class Checkpoint:
     in_shape: tuple[int, ...] = ()
     metrics: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def task(self) -> str:
+        """classification or regression (checkpoints written before regression are classifiers)."""
+        return str(self.meta.get("task") or "classification")
+
 
 def checkpoint_meta(
     model: nn.Module,
@@ -183,10 +190,12 @@ def checkpoint_meta(
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     if linears:  # a classifier ends in its class scores; data, when given, says it for sure
         meta["num_classes"] = linears[-1].out_features
+    task = config.task if config else "classification"
     if data is not None:
+        task = getattr(data, "task", task)
         meta.setdefault("in_shape", list(data.in_shape))
         meta.update(
-            num_classes=data.num_classes,
+            num_classes=getattr(data, "num_outputs", data.num_classes),
             data=data.name,
             classes=list(data.classes),
             mean=list(data.mean),
@@ -195,6 +204,7 @@ def checkpoint_meta(
         if getattr(data, "options", ()):  # how the user's own data was read (size=, label=, ...)
             meta["data_options"] = dict(data.options)
     meta.update(
+        task=task,
         config=config.to_dict() if config else None,
         epoch=epoch,
         step=step,

@@ -30,6 +30,7 @@ OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 AUTO_BOOL = ("auto", "on", "off")
+TASKS = ("classification", "regression")
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,13 @@ class TrainConfig:
         default=0.0, metadata={"help": "cosine/onecycle end, as a fraction of lr"}
     )
     # --- loss and regularisation
+    task: str = field(
+        default="classification",
+        metadata={
+            "choices": TASKS,
+            "help": "classification (cross-entropy, accuracy) or regression (squared error, RMSE)",
+        },
+    )
     label_smoothing: float = field(default=0.0, metadata={"help": "0 = hard targets"})
     grad_clip: float = field(default=0.0, metadata={"help": "max global gradient norm; 0 = off"})
     # --- augmentation of training batches (done on the device, a whole batch at once)
@@ -135,6 +143,11 @@ class TrainConfig:
             raise ConfigError(f"warmup is a fraction of the run in [0, 1), not {self.warmup!r}.")
         if not 0 <= self.label_smoothing < 1:
             raise ConfigError(f"label_smoothing must be in [0, 1), not {self.label_smoothing!r}.")
+        if self.task == "regression" and self.label_smoothing:
+            raise ConfigError(
+                f"label_smoothing={self.label_smoothing} softens class targets, which "
+                "task='regression' does not have; set label_smoothing=0."
+            )
         if self.tta and not self.flip:
             # measured: a Fashion-MNIST net trained without flips, 94% train accuracy, drops to
             # 83% test when its logits are averaged with those of the mirrored images

@@ -1,7 +1,9 @@
 """Evaluation and prediction: batched forward passes without gradients.
 
 ``evaluate`` returns plain numbers (loss, accuracy, per-class accuracy, confusion matrix) so that
-the CLI, the report and a notebook can each render them their own way.
+the CLI, the report and a notebook can each render them their own way. For regression data (float
+targets) they are the mean squared error as ``loss`` and its square root, ``rmse``, over all
+target values.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from convlens.errors import ConfigError
 from convlens.torchutil import eval_mode
 from convlens.train.config import TrainConfig
 from convlens.train.device import Hardware, choose_hardware
@@ -49,9 +52,35 @@ def confusion_matrix(y_true: torch.Tensor, y_pred: torch.Tensor, num_classes: in
     return torch.bincount(index.cpu(), minlength=num_classes**2).view(num_classes, num_classes)
 
 
+def outputs_for_targets(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The model outputs (N, k) in the shape of the regression targets: ``out[:, 0]`` for targets
+    of shape (N,); a model with the wrong number of outputs is refused in one sentence."""
+    k = int(y.shape[1]) if y.dim() == 2 else 1
+    if out.dim() != 2 or out.shape[1] != k:
+        have = f"{out.shape[1]}" if out.dim() == 2 else f"outputs of shape {tuple(out.shape[1:])}"
+        raise ConfigError(
+            f"the regression targets have {k} column(s), so the model needs {k} output(s) per "
+            f"example, but it gives {have}."
+        )
+    return out[:, 0] if y.dim() == 1 else out
+
+
+def regression_metrics(out: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:
+    """Mean squared error (``loss``) and its root (``rmse``) over every target value."""
+    y = y.to(out.device)
+    if not len(y):
+        return {"loss": float("nan"), "rmse": float("nan"), "n": 0}
+    mse = F.mse_loss(outputs_for_targets(out.float(), y), y.float()).item()
+    return {"loss": mse, "rmse": mse**0.5, "n": len(y)}
+
+
 def metrics_from_logits(
     logits: torch.Tensor, y: torch.Tensor, num_classes: int, *, full: bool = True
 ) -> dict[str, Any]:
+    """Loss and accuracy (with ``full``, per class and the confusion matrix) for class labels;
+    loss and RMSE for float regression targets."""
+    if y.is_floating_point():
+        return regression_metrics(logits, y)
     y = y.to(logits.device)
     loss = F.cross_entropy(logits, y).item() if len(y) else float("nan")
     pred = logits.argmax(1)
@@ -74,7 +103,8 @@ def evaluate(
     hardware: Hardware | None = None,
 ) -> dict[str, Any]:
     """Loss and accuracy of ``model`` on a TensorData; with ``full``, per-class accuracy and the
-    confusion matrix too. The model moves to the device that ``config`` picks."""
+    confusion matrix too. For regression data: ``{"loss", "rmse", "n"}``, the loss being the mean
+    squared error. The model moves to the device that ``config`` picks."""
     config = config or TrainConfig(verbose=0)
     hw = hardware or choose_hardware(config, len(data.in_shape) - 1)
     model.to(hw.device)
@@ -89,10 +119,13 @@ def evaluate(
 def predict(
     model: nn.Module, x: Any, config: TrainConfig | None = None, *, hardware: Hardware | None = None
 ) -> torch.Tensor:
-    """Class probabilities (N, classes) on the CPU for a TensorData or a normalised float tensor."""
+    """Class probabilities (N, classes) on the CPU for a TensorData or a normalised float tensor;
+    for regression data (a TensorData with float targets), the model's outputs as they are."""
     config = config or TrainConfig(verbose=0)
     inputs = x.float_x() if hasattr(x, "float_x") else torch.as_tensor(x, dtype=torch.float32)
     hw = hardware or choose_hardware(config, inputs.dim() - 2)
     model.to(hw.device)
     logits = logits_of(model, inputs, hw, config.eval_batch_size, config.tta)
+    if getattr(x, "task", "classification") == "regression":
+        return logits.cpu()
     return logits.softmax(1).cpu()

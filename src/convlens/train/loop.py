@@ -10,6 +10,12 @@ It reads top to bottom like nanoGPT's: ``fit`` prepares a ``Run`` (``run.py``) o
 one epoch at a time (``_train_epoch`` returns the epoch's record), closes each epoch
 (``_close_epoch``: best and patience, files, checkpoints) and finally scores the test data.
 
+``config.task`` says what is learnt. A classifier minimises the cross-entropy and its records hold
+``loss`` and ``acc`` (``val_loss`` and ``val_acc`` on evaluation epochs). A regression model
+(float targets) minimises the mean squared error and its records hold ``loss`` (the MSE) and
+``rmse`` (``val_loss`` and ``val_rmse``); a monitored accuracy then means the matching loss. Both
+also hold ``epoch``, ``step``, ``lr``, ``time``, ``images_per_s`` and, when known, ``flops_per_s``.
+
 Run directory (when ``run_dir`` is given), files that other parts of convlens read:
     config.json, config.toml          the TrainConfig, to replay the run
     metrics.jsonl, metrics.csv        one record per epoch
@@ -34,12 +40,13 @@ from torch.profiler import record_function
 
 from convlens.errors import ConfigError, TrainingError
 from convlens.fileio import atomic_write_text
+from convlens.torchutil import eval_mode
 from convlens.train import distributed
 from convlens.train.callbacks import StepInfo, TrainControl
 from convlens.train.checkpoint import save_checkpoint
 from convlens.train.config import TrainConfig
 from convlens.train.device import Hardware, choose_hardware
-from convlens.train.evaluation import logits_of, metrics_from_logits
+from convlens.train.evaluation import logits_of, metrics_from_logits, outputs_for_targets
 from convlens.train.optim import make_optimizer, set_lr
 from convlens.train.progress import ProgressDisplay
 from convlens.train.run import Best, EpochClock, History, Hooks, Run, Stopped, Totals
@@ -137,6 +144,7 @@ def _prepare(
     hw = choose_hardware(config, len(data.in_shape) - 1)
     net = _place(model, hw, config)
     x = data.float_x(device=hw.device)
+    _check_task(model, config, hw, x, (data, val, test))
     batch_size = min(config.batch_size, len(x))
     distributed.local_batch_size(batch_size, world)  # batch_size is global: W equal shards
     # the ragged last batch is dropped: tiny batches upset BatchNorm
@@ -168,6 +176,29 @@ def _place(model: nn.Module, hw: Hardware, config: TrainConfig) -> nn.Module:
         model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     net: nn.Module = distributed.wrap_model(model, hw.device)  # DDP when a group is joined
     return torch.compile(net) if config.compile else net  # type: ignore[return-value]
+
+
+def _check_task(
+    model: nn.Module, config: TrainConfig, hw: Hardware, x: torch.Tensor, datas: tuple[Any, ...]
+) -> None:
+    """Refuse data of the other task, and a regression model with the wrong number of outputs
+    (found by one forward pass of one training example in eval mode, before any training)."""
+    for d in (d for d in datas if d is not None):
+        if getattr(d, "task", "classification") == config.task:
+            continue
+        if config.task == "regression":
+            raise ConfigError(
+                f"task='regression' needs float targets, but {d.name!r} ({d.split}) holds class "
+                "labels; read the data with task='regression' too."
+            )
+        raise ConfigError(
+            f"{d.name!r} ({d.split}) holds float regression targets; train it with "
+            "task='regression'."
+        )
+    if config.task == "regression":
+        with eval_mode(model), torch.no_grad(), hw.autocast():
+            out = model(x[:1])
+        outputs_for_targets(out, datas[0].y[:1])
 
 
 def _augmenter(
@@ -238,7 +269,11 @@ def _train_epoch(run: Run) -> dict[str, Any]:
     seconds = time.perf_counter() - epoch.start_time
     seen = max(run.totals.seen, 1)
     record: dict[str, Any] = {"epoch": state.epoch + 1, "step": state.step}
-    record.update(loss=run.totals.loss / seen, acc=run.totals.correct / seen, lr=run.lr)
+    loss = run.totals.loss / seen
+    if run.config.task == "regression":
+        record.update(loss=loss, rmse=math.sqrt(loss), lr=run.lr)
+    else:
+        record.update(loss=loss, acc=run.totals.correct / seen, lr=run.lr)
     record["time"] = seconds
     record["images_per_s"] = (state.step - epoch.start_step) * run.batch_size / max(seconds, 1e-9)
     if run.flops_per_example:
@@ -281,16 +316,18 @@ def _step(run: Run, epoch: EpochClock) -> None:
     run.totals.correct += correct
     run.totals.seen += len(index)
     rate = epoch.images_per_s(state.step, run.batch_size)
+    regression = config.task == "regression"
     if run.hooks.on_step is not None:
         fraction = state.step / run.steps_per_epoch
-        info = StepInfo(state.step, fraction, loss, correct / len(index), run.lr, rate)
-        run.hooks.on_step(info)
+        accuracy = math.nan if regression else correct / len(index)
+        run.hooks.on_step(StepInfo(state.step, fraction, loss, accuracy, run.lr, rate))
     if config.save_every and state.step % config.save_every == 0 and state.step < epoch.last:
         _save_resume_state(run)
     if config.verbose == 1 and (state.step % 10 == 0 or state.step == epoch.last):
         seen = max(run.totals.seen, 1)
         done = state.step - epoch.first
-        run.display.update(done, run.totals.loss / seen, run.totals.correct / seen, rate)
+        acc = None if regression else run.totals.correct / seen
+        run.display.update(done, run.totals.loss / seen, acc, rate)
 
 
 def _non_finite_message(run: Run, loss: float) -> str:
@@ -322,10 +359,10 @@ def _train_step(
             xb = xb.contiguous(memory_format=torch.channels_last)
     with hw.autocast():
         logits = net(xb)
-    loss = F.cross_entropy(logits.float(), yb, label_smoothing=config.label_smoothing)
+    loss, hits = _loss(logits, yb, config)
     # the global batch's mean loss and correct count (summed over ranks under DDP), so that every
     # rank agrees on skipping a non-finite step
-    value, correct = distributed.batch_stats(loss, (logits.argmax(1) == yb).sum())
+    value, correct = distributed.batch_stats(loss, hits)
     if not math.isfinite(value):
         return value, 0.0  # nothing is applied: the weights stay those of the last good step
     optimizer = state.optimizer
@@ -345,11 +382,23 @@ def _train_step(
     return value, correct
 
 
+def _loss(
+    logits: torch.Tensor, yb: torch.Tensor, config: TrainConfig
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch's mean loss and its number of correct predictions (none for regression)."""
+    if config.task == "regression":
+        out = outputs_for_targets(logits.float(), yb)
+        return F.mse_loss(out, yb), torch.zeros((), device=yb.device)
+    loss = F.cross_entropy(logits.float(), yb, label_smoothing=config.label_smoothing)
+    return loss, (logits.argmax(1) == yb).sum()
+
+
 # --- closing an epoch and the run -------------------------------------------------------------
 
 
 def _validate(run: Run, record: dict[str, Any]) -> None:
-    """Add val_loss and val_acc to the record on evaluation epochs and at the end of the run."""
+    """Add val_loss and val_acc (regression: val_rmse) to the record on evaluation epochs and at
+    the end of the run."""
     at_end = run.state.step == run.total_steps
     due = (run.state.epoch + 1) % run.config.eval_every == 0 or at_end
     if run.val_x is None or not due:
@@ -358,7 +407,8 @@ def _validate(run: Run, record: dict[str, Any]) -> None:
     logits = logits_of(run.net, run.val_x, run.hw, config.eval_batch_size, config.tta)
     run.final_val_logits = logits if at_end else None
     scores = metrics_from_logits(logits, run.val.y, run.val.num_classes, full=False)
-    record.update(val_loss=scores["loss"], val_acc=scores["acc"])
+    second = "rmse" if config.task == "regression" else "acc"
+    record.update({"val_loss": scores["loss"], f"val_{second}": scores[second]})
 
 
 def _close_epoch(run: Run, record: dict[str, Any]) -> bool:
@@ -367,7 +417,7 @@ def _close_epoch(run: Run, record: dict[str, Any]) -> bool:
     history.records.append(record)
     run.totals = Totals()
     run.state.epoch += 1
-    monitor = config.monitor if config.monitor in record else "loss"
+    monitor = _monitor(config, record)
     improved = run.best.update(monitor, record[monitor])
     if improved:
         history.best = record
@@ -389,6 +439,17 @@ def _close_epoch(run: Run, record: dict[str, Any]) -> bool:
         run.display.message(f"early stopping: no better {monitor} for {run.best.since} epochs")
         return True
     return False
+
+
+def _monitor(config: TrainConfig, record: dict[str, Any]) -> str:
+    """The record key that picks the best epoch: ``config.monitor`` where the record has it.
+
+    A regression run has no accuracy: a monitored accuracy means the matching loss instead.
+    """
+    name = config.monitor
+    if config.task == "regression" and name.endswith("acc"):
+        name = name[: -len("acc")] + "loss"
+    return name if name in record else "loss"
 
 
 def _write_metrics(run_dir: Path, records: list[dict[str, Any]]) -> None:

@@ -2,7 +2,7 @@
 
 verbose=1: a progress bar per epoch (loss, accuracy, images/s, time left) and a line per epoch;
 verbose=2: only the line per epoch, for logs; verbose=0: nothing. Everything goes to stderr, so a
-script's stdout stays its own.
+script's stdout stays its own. A regression run shows its RMSE where a classifier shows accuracy.
 """
 
 from __future__ import annotations
@@ -62,9 +62,11 @@ class ProgressDisplay:
         self._bar.start()
         self._task = self._bar.add_task("train", total=steps, completed=done, stats="")
 
-    def update(self, done: int, loss: float, acc: float, images_per_s: float) -> None:
+    def update(self, done: int, loss: float, acc: float | None, images_per_s: float) -> None:
+        """The bar's numbers; ``acc`` None is a regression run, whose RMSE is shown instead."""
         if self._bar is not None:
-            stats = f"loss {loss:.4f}  acc {100 * acc:.2f}%  {images_per_s:,.0f} img/s"
+            second = f"rmse {loss**0.5:.4f}" if acc is None else f"acc {100 * acc:.2f}%"
+            stats = f"loss {loss:.4f}  {second}  {images_per_s:,.0f} img/s"
             self._bar.update(self._task, completed=done, stats=stats)
 
     def end_epoch(self, record: Mapping[str, Any]) -> None:

@@ -27,7 +27,8 @@ from convlens.train.state import RunState
 
 @dataclass
 class History:
-    """Per-epoch metrics, like Keras's ``History``: ``history["val_acc"]`` is a list by epoch."""
+    """Per-epoch metrics, like Keras's ``History``: ``history["val_acc"]`` is a list by epoch
+    (``history["val_rmse"]`` for a regression run; ``loop.py`` lists the record keys)."""
 
     records: list[dict[str, Any]] = field(default_factory=list)
     best: dict[str, Any] | None = None  # the record with the best monitored metric
@@ -73,7 +74,7 @@ class Best:
 def _monitor_better(name: str, value: float, best: float | None) -> bool:
     if best is None or math.isnan(best):
         return not math.isnan(value)
-    return value < best if name.endswith("loss") else value > best
+    return value < best if name.endswith(("loss", "rmse")) else value > best
 
 
 @dataclass

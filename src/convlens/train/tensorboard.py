@@ -26,7 +26,7 @@ def scalar_tag(key: str) -> str:
     split, _, metric = key.partition("_")
     if split in _SPLITS and metric:
         return f"{metric}/{split}"
-    if key in ("loss", "acc"):
+    if key in ("loss", "acc", "rmse"):
         return f"{key}/train"
     return f"run/{key}"
 

@@ -1,5 +1,6 @@
-"""Pictures of a training run: loss and accuracy curves, the confusion matrix, and the test
-examples the model gets wrong with the most confidence."""
+"""Pictures of a training run: loss and accuracy (for regression: RMSE) curves, the confusion
+matrix, the test examples the model gets wrong with the most confidence, and a regression's
+predictions against its targets."""
 
 from __future__ import annotations
 
@@ -48,12 +49,13 @@ def _records(history: Any) -> list[dict[str, Any]]:
 
 
 def plot_history(history: Any):
-    """Loss (left) and accuracy (right) by epoch, train and validation, from a History, a list of
-    records or a run directory."""
+    """Loss (left) and accuracy (right; RMSE for a regression run) by epoch, train and validation,
+    from a History, a list of records or a run directory."""
     records = _records(history)
     fig, axes = new_figure(1, 2, panel=3.2)
     epochs = [r.get("epoch", k + 1) for k, r in enumerate(records)]
-    for ax, metric, label in ((axes[0, 0], "loss", "loss"), (axes[0, 1], "acc", "accuracy")):
+    second = ("rmse", "RMSE") if any("rmse" in r for r in records) else ("acc", "accuracy")
+    for ax, metric, label in ((axes[0, 0], "loss", "loss"), (axes[0, 1], *second)):
         for key, style in ((metric, "-o"), (f"val_{metric}", "-s")):
             pts = [(e, r[key]) for e, r in zip(epochs, records) if r.get(key) is not None]
             if pts:
@@ -94,6 +96,24 @@ def plot_confusion(counts: np.ndarray, classes: Sequence[str] = ()):
     ax.set_ylabel("true")
     acc = np.trace(counts) / max(counts.sum(), 1)
     ax.set_title(f"accuracy {acc:.2%} on {counts.sum():,} examples", fontsize=9)
+    return fig
+
+
+def plot_predicted(predicted: Any, target: Any, rmse: float):
+    """A regression's predictions against its targets (every column together), with the line
+    where they are equal."""
+    p = np.asarray(torch.as_tensor(predicted).cpu(), dtype=np.float64).reshape(-1)
+    t = np.asarray(torch.as_tensor(target).cpu(), dtype=np.float64).reshape(-1)
+    fig, axes = new_figure(1, 1, panel=3.6)
+    ax = axes[0, 0]
+    ax.scatter(t, p, s=6, alpha=0.6)
+    if t.size:
+        low, high = min(t.min(), p.min()), max(t.max(), p.max())
+        ax.plot([low, high], [low, high], color="grey", linewidth=1)
+    ax.set_xlabel("target")
+    ax.set_ylabel("predicted")
+    ax.set_title(f"RMSE {rmse:.4g} on {t.size:,} values", fontsize=9)
+    ax.grid(alpha=0.3)
     return fig
 
 
