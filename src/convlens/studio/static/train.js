@@ -9,20 +9,33 @@ import { publish, readState, subscribe, writeState } from "./state.js";
 const $ = (id) => document.getElementById(id);
 const pct = (v) => (typeof v === "number" ? `${(100 * v).toFixed(1)}%` : "");
 
-// The epochs table: header, field of the epoch record, how to show it.
-const EPOCH_COLUMNS = [
-  ["epoch", "epoch", (v) => round(v, 2)],
-  ["train loss", "train_loss", (v) => round(v, 4)],
-  ["train acc", "train_acc", pct],
-  ["val loss", "val_loss", (v) => round(v, 4)],
-  ["val acc", "val_acc", pct],
-  ["lr", "lr", (v) => round(v, 5)],
-  ["images/s", "images_per_s", (v) => fmt(Math.round(v))],
-];
+// The epochs table: header, field of the epoch record, how to show it. A regression run's records
+// hold an RMSE where a classifier's hold an accuracy (`--task regression`).
+const score = (regression) => (regression
+  ? { name: "RMSE", train: "train_rmse", val: "val_rmse", show: (v) => round(v, 4) }
+  : { name: "acc", train: "train_acc", val: "val_acc", show: pct });
+const epochColumns = (regression) => {
+  const s = score(regression);
+  return [
+    ["epoch", "epoch", (v) => round(v, 2)],
+    ["train loss", "train_loss", (v) => round(v, 4)],
+    [`train ${s.name}`, s.train, s.show],
+    ["val loss", "val_loss", (v) => round(v, 4)],
+    [`val ${s.name}`, s.val, s.show],
+    ["lr", "lr", (v) => round(v, 5)],
+    ["images/s", "images_per_s", (v) => fmt(Math.round(v))],
+  ];
+};
+const isRegression = (record) => record.rmse !== undefined || record.val_rmse !== undefined;
 
-// A run's metrics.jsonl names the training loss and accuracy `loss` and `acc`; the page calls
-// them train_loss and train_acc beside val_loss and val_acc.
-export const epochRecord = (r) => ({ ...r, train_loss: r.train_loss ?? r.loss, train_acc: r.train_acc ?? r.acc });
+// A run's metrics.jsonl names the training loss and score `loss` and `acc` (or `rmse`); the page
+// calls them train_loss and train_acc (train_rmse) beside val_loss and val_acc (val_rmse).
+export const epochRecord = (r) => ({
+  ...r,
+  train_loss: r.train_loss ?? r.loss,
+  train_acc: r.train_acc ?? r.acc,
+  train_rmse: r.train_rmse ?? r.rmse,
+});
 
 let stream = null;
 let run = null;
@@ -61,12 +74,14 @@ function redraw() {
       line("val", epochs, ex, (e) => e.val_loss, { colour: "#e0622a" }),
     ],
   });
+  const regression = epochs.some(isRegression) || steps.some((s) => s.rmse !== undefined);
+  const s = score(regression);
   lineChart($("chart-acc"), {
-    title: "accuracy", xLabel,
+    title: regression ? "RMSE" : "accuracy", xLabel,
     series: [
-      line("batch", steps, (s) => s.step, (s) => s.accuracy, { colour: "#b8c7e8" }),
-      line("train", epochs, ex, (e) => e.train_acc, { colour: "#2f6fde" }),
-      line("val", epochs, ex, (e) => e.val_acc, { colour: "#e0622a" }),
+      line("batch", steps, (st) => st.step, (st) => (regression ? st.rmse : st.accuracy), { colour: "#b8c7e8" }),
+      line("train", epochs, ex, (e) => e[s.train], { colour: "#2f6fde" }),
+      line("val", epochs, ex, (e) => e[s.val], { colour: "#e0622a" }),
     ],
   });
   lineChart($("chart-lr"), {
@@ -89,12 +104,13 @@ function scheduleRedraw() {
 
 function addEpochRow(record) {
   const table = $("epochs");
+  const columns = epochColumns(isRegression(record));
   if (!table.tHead) {
-    table.createTHead().innerHTML = "<tr>" + EPOCH_COLUMNS.map(([h]) => `<th scope="col">${h}</th>`).join("") + "</tr>";
+    table.createTHead().innerHTML = "<tr>" + columns.map(([h]) => `<th scope="col">${h}</th>`).join("") + "</tr>";
     table.createTBody();
   }
   const tr = document.createElement("tr");
-  for (const [, field, show] of EPOCH_COLUMNS) {
+  for (const [, field, show] of columns) {
     const td = document.createElement("td");
     td.dataset.field = field;
     td.dataset.value = record[field] ?? "";
@@ -117,7 +133,8 @@ function onEpoch(record) {
     paintFilters($("filters"), record.filters);
     $("filters-caption").textContent = `first-layer filters, epoch ${round(record.epoch, 2)} (${record.filters.shape.join("×")})`;
   }
-  setStatus(`running: epoch ${round(record.epoch, 2)}, val acc ${pct(record.val_acc)}`);
+  const s = score(isRegression(record));
+  setStatus(`running: epoch ${round(record.epoch, 2)}, val ${s.name} ${s.show(record[s.val])}`);
   scheduleRedraw();
 }
 
@@ -233,7 +250,7 @@ const RUN_COLUMNS = [
   ["model", (r) => r.model],
   ["data", (r) => r.data],
   ["epochs", (r) => round(r.epochs_done, 2)],
-  ["best val acc", (r) => pct(r.best && r.best.val_acc)],
+  ["best val", (r) => (r.best && isRegression(r.best) ? `RMSE ${round(r.best.val_rmse, 4)}` : pct(r.best && r.best.val_acc))],
   ["state", (r) => r.state],
   ["params", (r) => fmt(r.params)],
   ["MACs", (r) => fmt(r.macs)],
