@@ -315,6 +315,35 @@ def test_a_stopped_run_resumes_with_convlens_train(browser, studio_url, studio_r
     assert console_errors(browser) == []
 
 
+def test_a_regression_run_is_shown_with_its_rmse(browser, studio_url, studio_runs):
+    import torch
+
+    from convlens.build import build_model
+    from convlens.data import from_arrays
+    from convlens.train import TrainConfig, fit
+
+    x = torch.linspace(0, 1, 200).unsqueeze(1)
+    data = from_arrays(x.numpy(), (3 * x[:, 0] + 1).numpy(), task="regression", name="line")
+    torch.manual_seed(0)
+    config = TrainConfig(task="regression", epochs=3, optimizer="adam", lr=0.05, verbose=0)
+    fit(build_model("fc1", (1,)), data, config, val=data, run_dir=studio_runs / "line-regression")
+    open_page(browser, studio_url)
+    tab(browser, "train")
+    browser.find_element(By.ID, "runs-refresh").click()
+    opened = "//table[@id='runs']//tr[td[text()='line-regression']]//button"
+    wait(browser, lambda d: d.find_elements(By.XPATH, opened), message="the run is not listed")
+    browser.find_element(By.XPATH, opened).click()
+    wait(browser, lambda d: len(epoch_values(d, "val_rmse")) == 3, message="no RMSE column")
+    headers = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "#epochs th")]
+    assert "val RMSE" in headers and "val acc" not in headers
+    # the RMSE column is the square root of the loss column beside it
+    for loss, rmse in zip(epoch_values(browser, "val_loss"), epoch_values(browser, "val_rmse")):
+        assert rmse == pytest.approx(loss**0.5, rel=1e-6)
+    chart = browser.find_element(By.ID, "chart-acc").get_attribute("aria-label")
+    assert chart == "RMSE curve"
+    assert console_errors(browser) == []
+
+
 @pytest.mark.skipif(not os.environ.get("CONVLENS_SCREENSHOT"), reason="set CONVLENS_SCREENSHOT=1")
 def test_screenshot_for_the_readme(browser, studio_url, studio_runs):
     """The README's picture: a finished digits run in the Train panel."""

@@ -141,6 +141,7 @@ export function lineChart(canvas, { title, series, xLabel = "epoch" }) {
   ctx.textAlign = "left";
   ctx.textBaseline = "top";
   ctx.fillText(title, pad.l, 4);
+  canvas.setAttribute("aria-label", `${title} curve`); // what the picture shows, for screen readers
   const points = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
   if (points.length === 0) {
     ctx.fillStyle = "#5d6675";
