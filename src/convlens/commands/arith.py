@@ -8,16 +8,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from convlens.commands._shape_args import add_shape_arguments
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--input", "-i", required=True,
-                        help="input size: HxWxC as the slides write it (32x32x3), CxHxW, HxW (an image), "
-                        "or N (a 1-D signal of length N)")  # fmt: skip
-    parser.add_argument("--layout", choices=("auto", "hwc", "chw"), default="auto",
-                        help="how to read a 3-number --input: hwc, chw, or auto (default: HxWxC when "
-                        "it ends in 1 or 3 and starts above 4, said on stderr)")  # fmt: skip
-    parser.add_argument("--hwc", action="store_true",
-                        help="print shapes as height x width x channels (the default when --input was)")  # fmt: skip
+    add_shape_arguments(
+        parser,
+        "input size: HxWxC as the slides write it (32x32x3), CxHxW, HxW (an image), or N (a 1-D "
+        "signal of length N)",
+        required=True,
+    )
     parser.add_argument(
         "--channels", "-c", type=int, help="input channels (default 1, or C of CxHxW)"
     )

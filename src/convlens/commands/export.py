@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from convlens.commands._shape_args import add_shape_arguments
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -17,12 +19,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--kwargs", help="FILE.py:NAME models: JSON keyword arguments")
     parser.add_argument("--onnx", required=True, metavar="FILE", help="the .onnx file to write")
-    parser.add_argument(
-        "--input",
-        help="one example's shape, CxHxW, HxWxC (said on stderr) or CxL (default: the checkpoint's)",
+    add_shape_arguments(
+        parser,
+        "one example's shape, CxHxW, HxWxC (said on stderr) or CxL (default: the checkpoint's)",
+        hwc=False,
     )
-    parser.add_argument("--layout", choices=("auto", "hwc", "chw"), default="auto",
-                        help="how to read a 3-number --input (default auto: HxWxC when it ends in 1 or 3)")  # fmt: skip
     parser.add_argument("--opset", type=int, help="ONNX opset version (default: the exporter's)")
     parser.add_argument(
         "--torchscript",

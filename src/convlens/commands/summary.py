@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from convlens.commands._shape_args import add_shape_arguments
+
 FORMATS = ("table", "md", "csv", "json", "html")
 
 
@@ -15,13 +17,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--kwargs", help="FILE.py:NAME models: JSON keyword arguments, e.g. "
                         "'{\"num_classes\": 10}'")  # fmt: skip
-    parser.add_argument("--input", "-i", help="input shape without the batch, e.g. 3x32x32 or 32x32x3 "
-                        "(read as HxWxC, said on stderr), 1x40 or 784 (zoo models default to their own)")  # fmt: skip
-    parser.add_argument("--layout", choices=("auto", "hwc", "chw"), default="auto",
-                        help="how to read a 3-number --input: hwc (height x width x channels, as the "
-                        "slides write it), chw, or auto (default: HxWxC when it ends in 1 or 3)")  # fmt: skip
-    parser.add_argument("--hwc", action="store_true",
-                        help="print shapes in the slides' order, height x width x channels")  # fmt: skip
+    add_shape_arguments(
+        parser,
+        "input shape without the batch, e.g. 3x32x32 or 32x32x3 (read as HxWxC, said on stderr), "
+        "1x40 or 784 (zoo models default to their own)",
+    )
     parser.add_argument("--width", type=int,
                         help="table width in characters (default: the terminal's; a pipe gets the full table)")  # fmt: skip
     parser.add_argument("--format", "-f", choices=FORMATS, default="table", help="output format")
