@@ -1,21 +1,28 @@
-"""One training at a time, in a background thread, streamed to any number of pages.
+"""One training at a time, in a child process, streamed to any number of pages.
 
-The thread does what ``convlens train`` does (the same data loading, model building and ``fit``
+The child does what ``convlens train`` does (the same data loading, model building and ``fit``
 call with a run directory), so a run started here is an ordinary run directory: ``convlens eval``,
-``viz``, ``report`` and ``train --resume`` work on it. ``fit``'s ``on_step`` and ``on_epoch``
-hooks append events to an ``EventLog``; each page's event stream reads the log from the start, so
-a page that connects mid-run first receives everything so far. ``TrainControl`` carries pause,
-resume, stop and learning-rate changes into the loop between two steps; stopping the server
-stops the run the same way, leaving its resume state. A regression run (``task="regression"`` on a
+``viz``, ``report`` and ``train --resume`` work on it. It is a fresh interpreter because a server
+process that has answered inspect requests trains about 30% slower in a thread of its own
+(benchmarks/RESULTS.md, 2026-12-03); in a process of its own the run is as fast as
+``convlens train``. ``fit``'s ``on_step`` and ``on_epoch`` hooks send events (JSON text) through a
+queue; a thread of the server puts them in an ``EventLog``, and each page's event stream reads the
+log from the start, so a page that connects mid-run first receives everything so far. Pause,
+resume, stop and learning-rate requests go the other way, to a ``TrainControl`` in the child that
+applies them between two steps; stopping the server stops the run the same way, leaving its
+resume state. A regression run (``task="regression"`` on a
 .csv or .npz) streams its RMSE where a classifier streams accuracy, and no confusion matrix.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +97,7 @@ class Trainer:
     # --- requests ---------------------------------------------------------------------------
 
     def start(self, config: Any) -> Path:
-        from convlens.train import TrainControl
+        import multiprocessing
 
         with self.lock:
             if self.thread is not None and self.thread.is_alive():
@@ -104,7 +111,9 @@ class Trainer:
                 suffix += 1
                 out = self.runs_root / f"{run_name(config)}-{suffix}"
             out.mkdir(parents=True)
-            self.run_dir, self.log, self.control = out, EventLog(), TrainControl()
+            context = multiprocessing.get_context("spawn")  # never fork a threaded server
+            self.run_dir, self.log = out, EventLog()
+            self.control = _ChildControl(context)
             self._set_state("running")
             self.thread = threading.Thread(
                 target=self._train, args=(config, out, self.log, self.control), daemon=True,
@@ -161,9 +170,9 @@ class Trainer:
 
     def _train(self, config: Any, out: Path, log: EventLog, control: Any) -> None:
         try:
-            history = self._fit(config, out, log, control)
-            self._set_state("stopped" if history.stopped else "done")
-            if self.report and not history.stopped:
+            stopped = self._relay(config, out, log, control)
+            self._set_state("stopped" if stopped else "done")
+            if self.report and not stopped:
                 _write_report(out)
         except ConvlensError as err:
             log.add("error", {"error": str(err)})
@@ -175,36 +184,130 @@ class Trainer:
             log.add("done", {"run": out.name})
             log.close()
 
-    def _fit(self, config: Any, out: Path, log: EventLog, control: Any) -> Any:
-        from convlens.data import load_dataset
-        from convlens.train import fit
-        from convlens.train.recipes import make_model
-
-        read: dict[str, Any] = {"task": "regression"} if config.task == "regression" else {}
-        train = load_dataset(config.data, "train", seed=config.seed, **read)
-        test = load_dataset(config.data, "test", seed=config.seed, **read)
-        model = make_model(
-            config.model, tuple(train.in_shape), train.num_outputs, config.input, config.seed
-        )
-        probe = _EpochProbe(model, test)
-        last_sent = [0.0]
-
-        def on_step(info: Any) -> None:
-            now = time.perf_counter()
-            if now - last_sent[0] >= 1.0 / STEP_EVENTS_PER_S:
-                last_sent[0] = now
-                log.add("step", {
-                    "step": info.step, "epoch": info.epoch, **_step_scores(info),
-                    "lr": info.lr, "images_per_s": info.images_per_s,
-                })  # fmt: skip
-
-        def on_epoch(record: dict[str, Any]) -> None:
-            log.add("epoch", {**record, **probe()})
-
-        return fit(
-            model, train, config, val=test, test=test, run_dir=out,
-            on_step=on_step, on_epoch=on_epoch, control=control,
+    def _relay(self, config: Any, out: Path, log: EventLog, control: _ChildControl) -> bool:
+        """Run the training in a child process and log its events; True when it was stopped."""
+        events = control.context.Queue()
+        # not a daemon: loading a folder of images starts worker processes of its own
+        child = control.context.Process(
+            target=_child, args=(json.dumps(asdict(config)), str(out), events, control.commands,
+                                 os.getpid()),
+            name="convlens-studio-training",
         )  # fmt: skip
+        child.start()
+        try:
+            while True:
+                try:
+                    kind, data = json.loads(events.get(timeout=0.5))
+                except queue.Empty:
+                    if not child.is_alive():
+                        raise ConvlensError(
+                            f"the training process ended without a result (exit code "
+                            f"{child.exitcode}); the run directory keeps what it wrote."
+                        ) from None
+                    continue
+                if kind == "result":
+                    return bool(data["stopped"])
+                if kind == "error":
+                    raise ConvlensError(data["error"])
+                log.add(kind, data)
+        finally:
+            child.join(timeout=60)
+            if child.is_alive():
+                child.terminate()
+
+
+class _ChildControl:
+    """Pause, resume, stop and the learning rate, sent to the child's ``TrainControl``."""
+
+    def __init__(self, context: Any) -> None:
+        self.context = context
+        self.commands = context.Queue()
+
+    def pause(self) -> None:
+        self.commands.put(json.dumps(["pause", None]))
+
+    def resume(self) -> None:
+        self.commands.put(json.dumps(["resume", None]))
+
+    def stop(self) -> None:
+        self.commands.put(json.dumps(["stop", None]))
+
+    def set_lr(self, lr: float) -> None:
+        from convlens.train import TrainControl
+
+        TrainControl().set_lr(lr)  # the same checks, and the same sentence, before it travels
+        self.commands.put(json.dumps(["lr", lr]))
+
+
+def _child(config_json: str, out: str, events: Any, commands: Any, parent: int) -> None:
+    """The training process: ``fit`` with the studio's hooks, its events sent as JSON text."""
+    from convlens.train import TrainControl
+    from convlens.train.config import from_dict
+
+    def send(kind: str, data: dict[str, Any]) -> None:
+        events.put(json.dumps([kind, data]))
+
+    control = TrainControl()
+    threading.Thread(
+        target=_obey, args=(commands, control, parent), daemon=True, name="convlens-commands"
+    ).start()
+    try:
+        config = from_dict(json.loads(config_json), source="the training request")
+        history = _fit(config, Path(out), send, control)
+        send("result", {"stopped": history.stopped})
+    except ConvlensError as err:
+        send("error", {"error": str(err)})
+    except Exception as err:  # the page must hear of any failure, not wait forever
+        send("error", {"error": f"training failed: {type(err).__name__}: {err}"})
+
+
+def _obey(commands: Any, control: Any, parent: int) -> None:
+    """Apply the server's requests; stop the run when the server process is gone."""
+    while True:
+        try:
+            name, value = json.loads(commands.get(timeout=1.0))
+        except queue.Empty:
+            if os.getppid() != parent:
+                control.stop()
+                return
+            continue
+        if name == "lr":
+            control.set_lr(value)
+        else:
+            getattr(control, name)()
+
+
+def _fit(config: Any, out: Path, send: Any, control: Any) -> Any:
+    """What ``convlens train`` does with the config, with ``on_step`` and ``on_epoch`` events."""
+    from convlens.data import load_dataset
+    from convlens.train import fit
+    from convlens.train.recipes import make_model
+
+    read: dict[str, Any] = {"task": "regression"} if config.task == "regression" else {}
+    train = load_dataset(config.data, "train", seed=config.seed, **read)
+    test = load_dataset(config.data, "test", seed=config.seed, **read)
+    model = make_model(
+        config.model, tuple(train.in_shape), train.num_outputs, config.input, config.seed
+    )
+    probe = _EpochProbe(model, test)
+    last_sent = [0.0]
+
+    def on_step(info: Any) -> None:
+        now = time.perf_counter()
+        if now - last_sent[0] >= 1.0 / STEP_EVENTS_PER_S:
+            last_sent[0] = now
+            send("step", {
+                "step": info.step, "epoch": info.epoch, **_step_scores(info),
+                "lr": info.lr, "images_per_s": info.images_per_s,
+            })  # fmt: skip
+
+    def on_epoch(record: dict[str, Any]) -> None:
+        send("epoch", {**record, **probe()})
+
+    return fit(
+        model, train, config, val=test, test=test, run_dir=out,
+        on_step=on_step, on_epoch=on_epoch, control=control,
+    )  # fmt: skip
 
 
 def _step_scores(info: Any) -> dict[str, Any]:
