@@ -74,9 +74,10 @@ def test_viz_on_a_user_image(capsys, tmp_path, run_dir):
         (["viz", "kernels", "--input", "NOTIMAGE"], "is not an image"),
         (["viz", "kernels", "--kernel", "nope"], "unknown kernel 'nope'"),
         (["viz", "filters"], "needs a checkpoint"),
-        (["viz", "filters", "MISSING"], "does not exist"),
+        (["viz", "filters", "MISSING"], "no run directory or checkpoint at"),
         (["report", "MISSING"], "does not exist"),
-        (["viz", "rf", "RUN", "--unit", "9,9"], "outside"),
+        # a unit outside the map is only a note (the centre unit is shown); one index is an error
+        (["viz", "rf", "RUN", "--unit", "9"], "a unit takes 2 indices such as 0,0"),
     ],
 )
 def test_bad_input_is_one_sentence(capsys, tmp_path, run_dir, argv, message):

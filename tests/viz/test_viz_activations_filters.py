@@ -122,7 +122,9 @@ def test_feature_maps_of_signals():
     maps = feature_maps(model, torch.randn(1, 1, 40), ["conv1", "conv2", "fc1"])
     assert [tuple(m.shape) for m in maps.values()] == [(1, 4, 40), (1, 6, 20), (1, 3)]
     fig = plot_feature_maps(maps)
-    assert [ax.images[0].get_array().shape for ax in fig.axes] == [(4, 40), (6, 20), (3, 1)]
+    conv1, conv2, fc1 = fig.axes
+    assert [ax.images[0].get_array().shape for ax in (conv1, conv2)] == [(4, 40), (6, 20)]
+    assert len(fc1.patches) == 3 and not fc1.images  # a vector: one bar per output
 
 
 def test_nested_module_paths():

@@ -17,11 +17,12 @@ KINDS: dict[str, str] = {
     "filters": "the weights of a conv layer (--layer, default the first)",
     "maps": "feature maps of every conv layer (or --layer) for one input",
     "saliency": "plain gradient, guided backprop, deconvnet and SmoothGrad for one input",
-    "gradcam": "Grad-CAM, guided Grad-CAM and occlusion for one input (--layer: default last conv)",
+    "gradcam": "Grad-CAM, guided Grad-CAM, occlusion for one input (--layer, default the last "
+    "conv whose map is larger than 1x1)",
     "rf": "the receptive field of one unit (--layer, --unit I,J) drawn on the input",
     "top": "test crops that excite one channel most (--layer, --channel)",
     "class": "class-model images: inputs optimised for each class (or --class C)",
-    "dream": "Deep Dream of one input at a layer (--layer, default last conv)",
+    "dream": "Deep Dream of one input at a layer (--layer, default last conv; --octaves N)",
     "curves": "loss and accuracy curves of a run directory",
     "confusion": "confusion matrix and the most confidently wrong test examples",
     "pixels": "an image file printed as matrices of 0-255 values, grey or --rgb; --size N "
@@ -73,6 +74,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="kernels: a kernel such as laplacian, sobel_x, blur or sharpen (repeatable)",
     )
     parser.add_argument("--steps", type=int, help="class/dream: optimisation steps")
+    parser.add_argument(
+        "--octaves",
+        type=int,
+        metavar="N",
+        help="dream: how many scales to dream at (default: as many as the model can take)",
+    )
     parser.add_argument("--data-dir", help="where the data set files are (default: search)")
     parser.add_argument("--out", default="viz", help="folder for the PNG files (default: ./viz)")
     parser.add_argument(
@@ -127,6 +134,7 @@ def _request(args: argparse.Namespace, options: dict):
     return GalleryRequest(
         kind=args.kind, checkpoint=args.checkpoint, input=args.input, index=args.index,
         layer=args.layer, target=args.target, channel=args.channel, unit=unit, steps=args.steps,
+        octaves=args.octaves,
         data_dir=args.data_dir, data=args.data, data_options=tuple(options.items()),
         weights=args.weights, kwargs=args.kwargs,
     )  # fmt: skip

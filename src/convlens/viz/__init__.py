@@ -17,6 +17,7 @@ from convlens.viz.activations import (
 from convlens.viz.attribution import (
     deconvnet,
     grad_cam,
+    grad_cam_layer,
     guided_backprop,
     guided_grad_cam,
     occlusion,
@@ -24,7 +25,13 @@ from convlens.viz.attribution import (
     saliency,
     smoothgrad,
 )
-from convlens.viz.dream import ClassImageConfig, DreamConfig, class_model_image, deep_dream
+from convlens.viz.dream import (
+    ClassImageConfig,
+    DreamConfig,
+    class_model_image,
+    deep_dream,
+    octave_sizes,
+)
 from convlens.viz.figures import png_bytes, save_png
 from convlens.viz.filters import filter_grid, plot_filters
 from convlens.viz.images import load_image, sample_image, to_input, to_picture
@@ -38,7 +45,13 @@ from convlens.viz.kernels import (
 )
 from convlens.viz.layers import conv_layers, find_layer
 from convlens.viz.overlays import plot_attributions, plot_signal_attributions
-from convlens.viz.receptive import FieldBox, effective_field, field_box, plot_receptive_field
+from convlens.viz.receptive import (
+    FieldBox,
+    choose_unit,
+    effective_field,
+    field_box,
+    plot_receptive_field,
+)
 from convlens.viz.relu_rules import relu_rule
 from convlens.viz.training import (
     confusion_matrix,
@@ -56,6 +69,7 @@ __all__ = [
     "FieldBox",
     "TopActivations",
     "capture",
+    "choose_unit",
     "class_model_image",
     "confusion_matrix",
     "conv_layers",
@@ -69,11 +83,13 @@ __all__ = [
     "filter_grid",
     "find_layer",
     "grad_cam",
+    "grad_cam_layer",
     "guided_backprop",
     "guided_grad_cam",
     "load_image",
     "most_confident_wrong",
     "occlusion",
+    "octave_sizes",
     "plot_attributions",
     "plot_confusion",
     "plot_feature_maps",

@@ -20,7 +20,7 @@ from torch import nn
 from convlens.errors import ConfigError
 from convlens.torchutil import eval_mode
 from convlens.viz.figures import new_figure, show_image, tile
-from convlens.viz.images import to_picture
+from convlens.viz.images import is_flat, stretch, to_picture
 from convlens.viz.layers import find_layer
 
 
@@ -74,7 +74,9 @@ def feature_maps(
 
 
 def plot_feature_maps(maps: dict[str, torch.Tensor], *, max_channels: int = 32, image=None):
-    """One row per layer: the channels of the first sample's maps as a mosaic (each scaled alone)."""
+    """One row per layer, for the first sample: the channels' maps as a mosaic (each scaled alone),
+    or, where a map has one position (a 1x1 map, a vector from a linear layer), one bar per channel.
+    """
     rows = len(maps) + (image is not None)
     fig, axes = new_figure(rows, 1, panel=1)
     fig.set_size_inches(9, 2.4 * rows)
@@ -84,21 +86,37 @@ def plot_feature_maps(maps: dict[str, torch.Tensor], *, max_channels: int = 32, 
         k = 1
     for ax, (name, t) in zip(axes[k:, 0], maps.items()):
         v = t[0].detach().float().cpu()
-        if v.dim() == 1:  # a vector (fc layer): show as one strip
-            v = v[:, None, None]
-        elif v.dim() == 2:  # 1-D maps (C, L)
-            v = v[:, None, :]
-        a = v[:max_channels].numpy()
-        lo = a.reshape(len(a), -1).min(1).reshape(-1, 1, 1)
-        hi = a.reshape(len(a), -1).max(1).reshape(-1, 1, 1)
-        scaled = (a - lo) / np.where(hi - lo > 0, hi - lo, 1.0)
-        if v.shape[1] == 1:  # 1-D maps or a vector: one row per channel, positions across
-            show_image(ax, scaled[:, 0, :], cmap="viridis", aspect="auto")
-            ax.set_ylabel("channel", fontsize=8)
-        else:  # NaN gaps draw as blank space between the maps
-            show_image(ax, tile(scaled, min(len(a), 16), fill=np.nan), cmap="viridis")
-        ax.set_title(f"{name}: {tuple(t.shape[1:])}, first {len(a)} channels", fontsize=9)
+        if v.dim() == 1 or math.prod(v.shape[1:]) == 1:
+            _channel_bars(ax, name, t, v.reshape(-1))
+        else:
+            _map_mosaic(ax, name, t, v[:max_channels])
     return fig
+
+
+def _channel_bars(ax, name: str, t: torch.Tensor, values: torch.Tensor) -> None:
+    # a grid of 1x1 blocks, each stretched on its own, would be flat squares: the values tell more
+    ax.bar(range(len(values)), values.numpy(), width=0.8, color="tab:blue")
+    ax.axhline(0, color="black", lw=0.5)
+    ax.set_xlim(-0.5, len(values) - 0.5)
+    ax.set_xlabel("channel", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.set_title(f"{name}: {tuple(t.shape[1:])}, value of each channel", fontsize=9)
+
+
+def _map_mosaic(ax, name: str, t: torch.Tensor, v: torch.Tensor) -> None:
+    """Channels ``(C, *spatial)`` of one layer, each stretched to [0, 1] alone; flat ones at 0.5."""
+    if v.dim() == 2:  # 1-D maps (C, L)
+        v = v[:, None, :]
+    scaled = np.stack([stretch(channel).numpy() for channel in v])
+    flat = sum(is_flat(float(c.min()), float(c.max())) for c in v)
+    if v.shape[1] == 1:  # 1-D maps: one row per channel, positions across
+        show_image(ax, scaled[:, 0, :], cmap="viridis", aspect="auto", vmin=0, vmax=1)
+        ax.set_ylabel("channel", fontsize=8)
+    else:  # NaN gaps draw as blank space between the maps
+        mosaic = tile(scaled, min(len(v), 16), fill=np.nan)
+        show_image(ax, mosaic, cmap="viridis", vmin=0, vmax=1)
+    note = f"; {flat} flat, drawn in the middle colour" if flat else ""
+    ax.set_title(f"{name}: {tuple(t.shape[1:])}, first {len(v)} channels{note}", fontsize=9)
 
 
 @dataclass(frozen=True)

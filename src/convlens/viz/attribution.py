@@ -5,7 +5,8 @@
   (see ``relu_rules``).
 - ``grad_cam``: ReLU(Σ_k α_k A^k) with α_k the spatial mean of ∂y_c/∂A^k over a conv layer's maps
   A (Selvaraju et al. 2017, equations 1–2), upsampled to the input; ``guided_grad_cam`` is its
-  product with guided backprop (section 3.1 of the same paper).
+  product with guided backprop (section 3.1 of the same paper). By default the layer is the last
+  conv layer whose map is larger than 1x1 (``grad_cam_layer``).
 - ``occlusion``: how much the score drops when a window of the input is replaced by a baseline
   (Zeiler & Fergus 2014, section 4.2).
 - ``smoothgrad``: the gradient averaged over noisy copies of the input (Smilkov et al. 2017), with
@@ -19,6 +20,8 @@ value per pixel, ``spatial``.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -26,7 +29,7 @@ from torch import nn
 from convlens.errors import ConfigError
 from convlens.torchutil import eval_mode
 from convlens.viz.activations import capture
-from convlens.viz.layers import find_conv
+from convlens.viz.layers import conv_layers, find_conv
 from convlens.viz.relu_rules import relu_rule
 
 
@@ -83,11 +86,26 @@ def deconvnet(model: nn.Module, x: torch.Tensor, target: int | None = None) -> t
     return input_gradient(model, x, target, rule="deconvnet")
 
 
+def grad_cam_layer(model: nn.Module, x: torch.Tensor) -> str:
+    """Grad-CAM's default layer for input ``x``: the last conv layer whose map has more than one
+    position (the last conv layer when none has).
+
+    At a 1x1 map (LeNet-5's conv3 on 32x32 inputs) Σ_k α_k A^k is one number, so the upsampled
+    Grad-CAM is a constant that says nothing about where the evidence is.
+    """
+    last, _ = find_conv(model, None, last=True)  # the usual error for a model without convs
+    convs = conv_layers(model)
+    with eval_mode(model), capture(model, convs) as store, torch.no_grad():
+        model(_batch(model, x))
+    larger = [name for name in convs if name in store and math.prod(store[name].shape[2:]) > 1]
+    return larger[-1] if larger else last
+
+
 def grad_cam(
     model: nn.Module, x: torch.Tensor, target: int | None = None, layer: str | None = None
 ) -> torch.Tensor:
-    """Grad-CAM at a conv layer (default: the last one), upsampled to the input's spatial size."""
-    name, _ = find_conv(model, layer, last=True)
+    """Grad-CAM at a conv layer (default: ``grad_cam_layer``), upsampled to the input's size."""
+    name, _ = find_conv(model, layer or grad_cam_layer(model, x), last=True)
     xb = _batch(model, x)
     # capture keeps the conv's own output (the net goes on with a copy), so an in-place ReLU after
     # the layer cannot overwrite the maps or move the gradient to its output

@@ -45,7 +45,9 @@ class ClassImageConfig:
 
 @dataclass(frozen=True)
 class DreamConfig:
-    octaves: int = 3  # scales, smallest first
+    # at most this many scales, smallest first; those too small for the model to reach the
+    # dreamed layer are left out (LeNet-5's conv3 needs all of its 32x32 input: one octave)
+    octaves: int = 3
     octave_scale: float = 1.4  # size ratio between octaves
     steps: int = 20  # ascent steps per octave
     step_size: float = 0.01  # step length relative to the input's value range
@@ -197,6 +199,45 @@ def layer_energy(
         )
 
 
+def _reaches(model: nn.Module, layer: str, shape: Sequence[int], device) -> str:
+    """Why the model cannot get to ``layer`` on a zero input of ``shape``; "" when it can."""
+    with torch.no_grad():
+        try:
+            _layer_objective(model, layer, torch.zeros(*shape, device=device), None)
+        except RuntimeError as err:  # the shape error of the first layer the input is too small for
+            return str(err).splitlines()[0]
+    return ""
+
+
+def octave_sizes(
+    model: nn.Module, image: torch.Tensor, layer: str, config: DreamConfig = DreamConfig()
+) -> list[tuple[int, int]]:
+    """The ``(H, W)`` of each octave Deep Dream runs, smallest first: up to ``config.octaves`` of
+    them, each ``config.octave_scale`` times the last, leaving out those too small for the model.
+
+    "Too small" is found by trying: one forward pass on zeros up to ``layer`` per size, which costs
+    less than one step of the ascent and knows every layer type (padding, pooling, dilation).
+    """
+    c, h, w = image.shape[-3:]
+    sizes = []
+    for k in range(max(1, config.octaves)):  # the full size first, then smaller
+        size = (
+            max(1, round(h / config.octave_scale**k)),
+            max(1, round(w / config.octave_scale**k)),
+        )
+        with eval_mode(model):
+            why = _reaches(model, layer, (1, c, *size), image.device)
+        if why and k == 0:
+            raise ConfigError(
+                f"the model cannot reach layer {layer!r} on a {h}×{w} image ({why}); "
+                "give a larger image"
+            )
+        if why:
+            break
+        sizes.append(size)
+    return sizes[::-1]
+
+
 def deep_dream(
     model: nn.Module,
     image: torch.Tensor,
@@ -205,25 +246,25 @@ def deep_dream(
     *,
     bounds: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
-    """Amplify what ``layer`` sees in ``image`` (a ``(C, H, W)`` model input); returns the dream."""
+    """Amplify what ``layer`` sees in ``image`` (a ``(C, H, W)`` model input); returns the dream.
+
+    The octaves are those of ``octave_sizes``: as many as the model can take, up to
+    ``config.octaves``.
+    """
     find_layer(model, layer)
     if image.dim() not in (3, 4):
         raise ConfigError(
             f"Deep Dream needs an image input (C, H, W), not shape {tuple(image.shape)}"
         )
     base = torch.as_tensor(image).detach().float().reshape(1, *image.shape[-3:])
-    h, w = base.shape[-2:]
     span = float(base.max() - base.min()) or 1.0
     gen = torch.Generator().manual_seed(config.seed)
-    sizes = [
-        (max(1, round(h / config.octave_scale**k)), max(1, round(w / config.octave_scale**k)))
-        for k in reversed(range(max(1, config.octaves)))
-    ]
-    detail = torch.zeros(1, base.shape[1], *sizes[0], device=base.device)
     if bounds is not None:
         bounds = (bounds[0].to(base.device), bounds[1].to(base.device))
-    img = base
+    sizes = octave_sizes(model, base, layer, config)
     with eval_mode(model):
+        detail = torch.zeros(1, base.shape[1], *sizes[0], device=base.device)
+        img = base
         for size in sizes:
             scaled = F.interpolate(base, size=size, mode="bilinear", align_corners=False)
             detail = F.interpolate(detail, size=size, mode="bilinear", align_corners=False)
@@ -231,13 +272,7 @@ def deep_dream(
             for _ in range(config.steps):
                 shifted, (dy, dx) = _jitter(img, config.jitter, gen)
                 shifted = shifted.detach().requires_grad_(True)
-                try:
-                    objective = _layer_objective(model, layer, shifted, config.channel)
-                except RuntimeError as err:
-                    raise ConfigError(
-                        f"the model cannot run on a {size[0]}×{size[1]} octave ({str(err).splitlines()[0]}); "
-                        "use fewer octaves or a larger image"
-                    ) from None
+                objective = _layer_objective(model, layer, shifted, config.channel)
                 (g,) = torch.autograd.grad(objective, shifted)
                 g = torch.roll(g, shifts=(-dy, -dx), dims=(-2, -1))
                 img = img + config.step_size * span * g / (g.abs().mean() + 1e-8)

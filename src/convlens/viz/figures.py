@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,6 +36,18 @@ def show_image(ax, image: np.ndarray, title: str = "", *, cmap: str = "gray", **
     ax.set_yticks([])
     if title:
         ax.set_title(title, fontsize=8)
+
+
+def suptitle_to_fit(fig, title: str, fontsize: float = 10) -> None:
+    """``fig.suptitle(title)``, wrapped onto as many lines as the figure's width needs.
+
+    A title wider than the figure runs off the canvas: constrained layout makes room above the
+    axes for it, not beside them.
+    """
+    # an average character of DejaVu Sans (matplotlib's default) is about 0.55 em wide and its
+    # digits 0.64 em, so 0.65 em per character errs on the narrow side
+    width = max(10, int(fig.get_figwidth() * 72 / (0.65 * fontsize)))
+    fig.suptitle(textwrap.fill(title, width), fontsize=fontsize)
 
 
 def image_grid(

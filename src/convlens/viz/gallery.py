@@ -8,6 +8,7 @@ figures. Library users call those functions directly.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ class GalleryRequest:
     channel: int = 0
     unit: tuple[int, ...] | None = None
     steps: int | None = None
+    octaves: int | None = None  # dream: scales (default: as many as fit, up to DreamConfig's)
     data_dir: str | None = None
     data: str | None = None  # data set name or path instead of the checkpoint's own
     data_options: tuple[tuple[str, Any], ...] = ()  # load_dataset options for a path
@@ -119,6 +121,11 @@ def draw(req: GalleryRequest, out: Path) -> list[Path]:
     return _DRAW[req.kind](ctx, out)
 
 
+def _note(message: str) -> None:
+    """A one-line remark for the reader on stderr, as ``convlens data`` shows its notes."""
+    print(f"note: {message}", file=sys.stderr)
+
+
 def _filters(ctx: _Context, out: Path) -> list[Path]:
     from convlens.viz.filters import plot_filters
 
@@ -148,6 +155,7 @@ def _attributions(ctx: _Context, out: Path, kind: str) -> list[Path]:
 
     x, caption = ctx.example()
     c = ctx.target if ctx.target is not None else attr.predicted_class(ctx.model, x)
+    where = ""
     if kind == "saliency":
         maps = {
             "saliency": attr.saliency(ctx.model, x, c),
@@ -156,7 +164,9 @@ def _attributions(ctx: _Context, out: Path, kind: str) -> list[Path]:
             "SmoothGrad": attr.smoothgrad(ctx.model, x, c),
         }
     else:
-        cam = attr.grad_cam(ctx.model, x, c, ctx.req.layer)
+        layer = ctx.req.layer or attr.grad_cam_layer(ctx.model, x)
+        cam = attr.grad_cam(ctx.model, x, c, layer)
+        where = f", Grad-CAM at {layer}"
         maps = {
             "Grad-CAM": cam,
             "guided Grad-CAM": attr.guided_backprop(ctx.model, x, c) * cam.unsqueeze(0),
@@ -166,7 +176,7 @@ def _attributions(ctx: _Context, out: Path, kind: str) -> list[Path]:
             maps["occlusion"] = attr.occlusion(
                 ctx.model, x, c, window=side, stride=max(1, side // 2)
             )
-    title = f"{caption}: class {ctx.class_name(c)}"
+    title = f"{caption}: class {ctx.class_name(c)}{where}"
     if x.dim() == 3:
         fig = plot_attributions(ctx.picture(x), maps, title)
     else:
@@ -177,12 +187,18 @@ def _attributions(ctx: _Context, out: Path, kind: str) -> list[Path]:
 def _rf(ctx: _Context, out: Path) -> list[Path]:
     from convlens.analysis.summary import summarize
     from convlens.viz.layers import find_conv
-    from convlens.viz.receptive import effective_field, field_box, plot_receptive_field
+    from convlens.viz.receptive import (
+        choose_unit,
+        effective_field,
+        field_box,
+        plot_receptive_field,
+    )
 
     name, _ = find_conv(ctx.model, ctx.req.layer, last=True)
     row = summarize(ctx.model, ctx.in_shape).row(name)
-    spatial = row.out_shape[1:]
-    unit = ctx.req.unit or tuple(n // 2 for n in spatial)
+    unit, note = choose_unit(name, row.out_shape[1:], ctx.req.unit)
+    if note:
+        _note(note)
     box = field_box(row, unit)
     x, caption = ctx.example()
     if x.dim() != 3:
@@ -223,15 +239,28 @@ def _class(ctx: _Context, out: Path) -> list[Path]:
 
 
 def _dream(ctx: _Context, out: Path) -> list[Path]:
-    from convlens.viz.dream import DreamConfig, deep_dream
+    from convlens.viz.dream import DreamConfig, deep_dream, octave_sizes
     from convlens.viz.figures import image_grid
     from convlens.viz.layers import find_conv
 
     name, _ = find_conv(ctx.model, ctx.req.layer, last=True)
     x, caption = ctx.example()
-    config = DreamConfig(steps=ctx.req.steps or DreamConfig.steps)
+    wanted = ctx.req.octaves
+    if wanted is not None and wanted < 1:
+        raise ConfigError(f"--octaves must be at least 1, not {wanted}")
+    config = DreamConfig(
+        steps=ctx.req.steps or DreamConfig.steps, octaves=wanted or DreamConfig.octaves
+    )
+    sizes = octave_sizes(ctx.model, x, name, config)
+    if wanted is not None and len(sizes) < wanted:
+        h, w = sizes[0]
+        raise ConfigError(
+            f"only {len(sizes)} of {wanted} octaves fit: below {h}×{w} the input is too small "
+            f"to reach layer {name!r}; use --octaves {len(sizes)}"
+        )
     dream = deep_dream(ctx.model, x, name, config, bounds=ctx.bounds())
-    fig = image_grid([ctx.picture(x), ctx.picture(dream)], [caption, f"dream at {name}"], panel=3)
+    label = f"dream at {name}, {len(sizes)} octave{'s' if len(sizes) > 1 else ''}"
+    fig = image_grid([ctx.picture(x), ctx.picture(dream)], [caption, label], panel=3)
     return [save_png(fig, out / "dream.png")]
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from convlens.viz.figures import new_figure, show_image
-from convlens.viz.images import stretch
+from convlens.viz.images import is_flat, stretch
 
 
 def gradient_picture(grad: torch.Tensor, *, signed: bool = False) -> np.ndarray:
@@ -29,16 +29,23 @@ def gradient_picture(grad: torch.Tensor, *, signed: bool = False) -> np.ndarray:
 def heat_overlay(
     image: np.ndarray, heat: torch.Tensor | np.ndarray, alpha: float = 0.5
 ) -> np.ndarray:
-    """``image`` ([0, 1] grey or RGB) blended with a jet-coloured [0, 1]-scaled heat map."""
+    """``image`` ([0, 1] grey or RGB) blended with a jet-coloured [0, 1]-scaled heat map (a flat
+    map in the middle colour, never stretched: see ``images.is_flat``)."""
     from matplotlib import colormaps
 
-    h = np.asarray(torch.as_tensor(heat).detach().float().cpu())
-    h = (h - h.min()) / (h.max() - h.min()) if h.max() > h.min() else np.zeros_like(h)
+    h = stretch(torch.as_tensor(heat).detach().float().cpu()).numpy()  # flat: all 0.5
     colour = colormaps["jet"](h)[..., :3]
     base = np.asarray(image, dtype=np.float64)
     if base.ndim == 2:
         base = np.repeat(base[..., None], 3, axis=-1)
     return np.clip((1 - alpha) * base + alpha * colour, 0, 1)
+
+
+def flat_title(name: str, values: torch.Tensor) -> str:
+    """``name``, and a second line saying so when the map is (nearly) constant."""
+    if values.numel() and is_flat(float(values.min()), float(values.max())):
+        return f"{name}\nflat map: {name} is constant"
+    return name
 
 
 def plot_attributions(image: np.ndarray, maps: Mapping[str, torch.Tensor], title: str = ""):
@@ -48,15 +55,17 @@ def plot_attributions(image: np.ndarray, maps: Mapping[str, torch.Tensor], title
     for ax, (name, m) in zip(axes[0, 1:], maps.items()):
         t = torch.as_tensor(m).detach().float().cpu()
         signed = name.startswith("guided") or name == "deconvnet"
+        label = flat_title(name, t)
         if t.dim() == 3 and signed and t.shape[0] != 3:
             # one channel: show the sign too (red positive, blue negative)
             g = t.sum(0).numpy()
             lim = float(np.abs(g).max()) or 1.0
-            show_image(ax, g, name, cmap="RdBu_r", vmin=-lim, vmax=lim)
-        elif t.dim() == 3:
-            show_image(ax, gradient_picture(t, signed=signed), name, cmap="hot")
+            show_image(ax, g, label, cmap="RdBu_r", vmin=-lim, vmax=lim)
+        elif t.dim() == 3:  # already in [0, 1]: no second stretch by imshow
+            picture = gradient_picture(t, signed=signed)
+            show_image(ax, picture, label, cmap="hot", vmin=0, vmax=1)
         else:
-            show_image(ax, heat_overlay(image, t), name)
+            show_image(ax, heat_overlay(image, t), label)
     if title:
         fig.suptitle(title, fontsize=10)
     return fig

@@ -14,6 +14,7 @@ max pooling, which pass gradient to only some inputs.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -25,9 +26,44 @@ from convlens.analysis.receptive_field import FieldBox, field_box
 from convlens.errors import ConfigError
 from convlens.torchutil import eval_mode
 from convlens.viz.activations import capture, support_box
-from convlens.viz.figures import new_figure, show_image
+from convlens.viz.figures import new_figure, show_image, suptitle_to_fit
 
-__all__ = ["FieldBox", "effective_field", "field_box", "plot_receptive_field", "support_box"]
+__all__ = [
+    "FieldBox",
+    "choose_unit",
+    "effective_field",
+    "field_box",
+    "plot_receptive_field",
+    "support_box",
+]
+
+
+def choose_unit(
+    layer: str, spatial: Sequence[int], unit: Sequence[int] | None
+) -> tuple[tuple[int, ...], str]:
+    """The unit of ``layer``'s map (of size ``spatial``) to show, and a note when it is not ``unit``.
+
+    No unit means the centre one (index n // 2 on each axis). A unit outside the map becomes the
+    centre one too, with a one-line note saying so: the last conv layer of a small network often
+    has a 1x1 map (LeNet-5's conv3 on 32x32 inputs), where (0, 0) is the only unit.
+    """
+    centre = tuple(n // 2 for n in spatial)
+    if unit is None:
+        return centre, ""
+    unit = tuple(int(i) for i in unit)
+    if len(unit) != len(spatial):
+        example = ",".join(["0"] * len(spatial))
+        raise ConfigError(
+            f"layer {layer!r} has a {len(spatial)}-D map, so a unit takes {len(spatial)} "
+            f"indices such as {example}, not {unit}"
+        )
+    if all(0 <= i < n for i, n in zip(unit, spatial)):
+        return unit, ""
+    size = "x".join(str(n) for n in spatial)
+    return (
+        centre,
+        f"{layer}'s map is {size}; unit {unit} is outside it, showing the centre unit {centre}",
+    )
 
 
 def effective_field(
@@ -37,18 +73,20 @@ def effective_field(
     index: Sequence[int],
     channel: int | None = None,
 ) -> torch.Tensor:
-    """|∂y/∂x| summed over input channels for the unit at ``index`` (all channels summed if None)."""
+    """|∂y/∂x| summed over input channels for the unit at ``index`` (all channels summed if None).
+
+    An ``index`` outside the layer's map gives the centre unit's field and a ``UserWarning`` with
+    the note of ``choose_unit``.
+    """
     xb = torch.as_tensor(x).detach().float()
     xb = (xb.unsqueeze(0) if xb.dim() in (2, 3) else xb[:1]).clone().requires_grad_(True)
     with eval_mode(model), capture(model, [layer], keep_graph=True) as store:
         model(xb)
         a = store[layer]
-        spatial = tuple(a.shape[2:])
-        if len(index) != len(spatial) or any(not 0 <= i < n for i, n in zip(index, spatial)):
-            raise ConfigError(
-                f"unit index {tuple(index)} is outside layer {layer!r}'s {spatial} map"
-            )
-        where = (0, slice(None), *index)
+        unit, note = choose_unit(layer, tuple(a.shape[2:]), index)
+        if note:
+            warnings.warn(note, UserWarning, stacklevel=2)
+        where = (0, slice(None), *unit)
         unit = a[where]
         y = unit.sum() if channel is None else unit[channel]
         (g,) = torch.autograd.grad(y, xb)
@@ -58,11 +96,16 @@ def effective_field(
 def plot_receptive_field(
     image: np.ndarray, box: FieldBox, erf: torch.Tensor | None = None, title: str = ""
 ):
-    """The picture with the analytic field drawn as a rectangle, beside the measured field."""
+    """The picture with the analytic field drawn as a rectangle, beside the measured field.
+
+    ``title`` goes above both panels, wrapped to the figure's width.
+    """
     ncols = 2 if erf is not None else 1
     fig, axes = new_figure(1, ncols, panel=3.2)
     ax = axes[0, 0]
-    show_image(ax, image, title or f"analytic field {box.size[0]}×{box.size[-1]}")
+    show_image(ax, image, f"analytic field {box.size[0]}×{box.size[-1]}")
+    if title:
+        suptitle_to_fit(fig, title)
     (y0, x0), (y1, x1) = box.lo[:2], box.hi[:2]
     ax.add_patch(
         Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0 + 1, y1 - y0 + 1, fill=False, color="yellow", lw=2)
