@@ -64,7 +64,7 @@ def test_summary_json(capsys):
     [
         (["summary", "conv3x3x4-wobble", "--input", "1x8x8"], "token 2 'wobble'"),
         (["summary", "conv3x3x4", "--input", "3xfoo"], "cannot read the input shape"),
-        (["summary", "resnet5000"], "unknown model 'resnet5000'; did you mean resnet50"),
+        (["summary", "resnet5000"], "did you mean the zoo model resnet50?"),
         (["summary", "conv3x3x4"], "needs --input"),
         (["summary", "conv9x9x4", "--input", "1x5x5"], "does not fit"),
         (["summary", "conv3x3x4s3", "--input", "1x7x7", "--strict"], "(7 - 3)/3 + 1 = 2.33"),

@@ -87,7 +87,7 @@ def test_cli_exports_a_checkpoint(tmp_path, capsys):
     assert code == 0, out
     assert "max abs diff" in out and (tmp_path / "m.onnx").is_file()
     assert main(["export", str(tmp_path / "nothing"), "--onnx", str(tmp_path / "n.onnx")]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert "no run directory or checkpoint at" in capsys.readouterr().err
 
 
 ZOO = [

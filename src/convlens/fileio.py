@@ -14,15 +14,35 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
+_UMASK_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the system shows it (Linux).
+
+    Elsewhere it can only be read by setting it and setting it straight back: the lock keeps two
+    writers from restoring each other's 0, though a file that some other code creates in that
+    instant still gets mode 0o666 (so Linux, where the studio's threads write, never does this).
+    """
+    try:
+        with open("/proc/self/status", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        umask = os.umask(0)
+        os.umask(umask)
+    return umask
+
 
 def _default_mode() -> int:
-    # the umask can only be read by setting it; set it straight back
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+    return 0o666 & ~_umask()
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:

@@ -15,6 +15,7 @@ on the command line and says, in one line, when it turned a slide's shape around
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,6 +28,8 @@ LAYOUTS = ("auto", "hwc", "chw")
 _IMAGE_CHANNELS = (1, 3)
 # a first number above this is a height, not a channel count (no slide draws a 4-pixel image)
 _MAX_GUESSED_CHANNELS = 4
+# whole numbers separated by x (any case), commas or spaces, with nothing before, between or after
+_SHAPE_TEXT = re.compile(r"\s*\d+(?:\s*[x,]\s*\d+|\s+\d+)*\s*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,11 @@ def read_shape(text: str, layout: str = "auto") -> ReadShape:
     """
     if layout not in LAYOUTS:
         raise ConfigError(f"--layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
+    if not _SHAPE_TEXT.fullmatch(text):  # parse_shape alone drops the empty part of "1x32x32x"
+        raise ConfigError(  # parse_shape's sentence, word for word
+            f"cannot read the input shape {text!r}; write channels x height x width such as "
+            "3x32x32 (images), 1x40 (signals) or 784 (vectors)"
+        )
     dims = parse_shape(text)
     if len(dims) != 3 or layout == "chw":
         return ReadShape(dims)

@@ -502,9 +502,24 @@ def parse_spec(text: str | Spec | Iterable[Layer]) -> Spec:
         try:
             layers.append(_parse_token(token))
         except SpecError as err:
+            zoo = _zoo_name_meant(text) if position == 1 else None
+            if zoo:
+                raise SpecError(
+                    f"{text.strip()!r} is neither a spec nor a zoo model; did you mean the zoo "
+                    f"model {zoo}?"
+                ) from None
             shown = token or "(empty)"
             raise SpecError(f"token {position} {shown!r}: {err}") from None
     return Spec(tuple(layers))
+
+
+def _zoo_name_meant(text: str) -> str | None:
+    """The zoo model that text whose first token is no layer was probably meant to name."""
+    try:
+        from convlens.models.registry import closest_model
+    except ImportError:  # a checkout without the zoo still parses specs
+        return None
+    return closest_model(text.strip())
 
 
 def _parse_token(token: str) -> Layer:

@@ -80,7 +80,7 @@ def test_halves_written_at_different_moments_are_refused(saved):
 
 def test_missing_and_corrupt_files_are_clear_errors(saved, tmp_path):
     _, stem, _ = saved
-    with pytest.raises(CheckpointError, match="does not exist"):
+    with pytest.raises(CheckpointError, match="no run directory or checkpoint at"):
         load_checkpoint(tmp_path / "nothing")
     stem.with_suffix(".json").write_text("{not json")
     with pytest.raises(CheckpointError, match="not valid JSON"):

@@ -100,7 +100,9 @@ def test_a_saved_config_replays_the_run(run_dir, tmp_path):
 
 def test_eval_refuses_a_checkpoint_that_is_not_there(tmp_path, capsys):
     assert cli(["eval", str(tmp_path / "missing.json")]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert f"no run directory or checkpoint at {str(tmp_path / 'missing.json')!r}" in (
+        capsys.readouterr().err
+    )
 
 
 @pytest.mark.parametrize(

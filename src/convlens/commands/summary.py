@@ -65,13 +65,11 @@ def resolve_model(
     try:
         spec = parse_spec(name)
     except SpecError as err:
-        import difflib
+        if zoo:
+            from convlens.models.registry import closest_model
 
-        close = difflib.get_close_matches(name, zoo, n=3)
-        if close and "-" not in name:
-            raise SpecError(
-                f"unknown model {name!r}; did you mean {' or '.join(close)}? (`convlens zoo` lists them)"
-            ) from None
+            if closest_model(name):
+                raise  # parse_spec's sentence already names the zoo model that was meant
         hint = " nor a zoo model (see `convlens zoo`)" if zoo else ""
         raise SpecError(f"{name!r} is not a valid spec{hint}: {err}") from None
     if in_shape is None:
@@ -88,10 +86,11 @@ def _zoo_names() -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import dataclasses
     import sys
 
     from convlens.analysis.summary import summarize
-    from convlens.errors import ConfigError
+    from convlens.errors import ConfigError, LayerFitError
     from convlens.shapes import read_shape
     from convlens.tables import terminal_width
 
@@ -107,11 +106,12 @@ def run(args: argparse.Namespace) -> int:
     # the activation default applies to specs only; a module is summarised as it is
     activation = None if args.no_activation else "relu"
     summary = summarize(model, shape, strict=args.strict, activation=activation)
-    width = args.width or terminal_width()
-    text = summary.render(args.format, width=width, channels_last=args.hwc)
+    if summary.error and not summary.rows:  # not even the first layer fits: no table to show
+        raise LayerFitError(summary.error)
+    # the layers that fit, then the error once, on stderr (JSON keeps it as data)
+    shown = summary if args.format == "json" else dataclasses.replace(summary, error="")
+    text = shown.render(args.format, width=args.width or terminal_width(), channels_last=args.hwc)
     print(text, end="" if text.endswith("\n") else "\n")
     if summary.error:
-        from convlens.errors import LayerFitError
-
         raise LayerFitError(summary.error)
     return 0

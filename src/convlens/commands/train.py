@@ -3,11 +3,18 @@
 Settings come from, in increasing priority: TrainConfig's defaults, ``--recipe``, ``--config``
 (a TOML or JSON file, such as a run's own config.toml) and the flags themselves. With ``--task
 regression`` the data (a .csv or .npz path) is read with float targets, and the run reports RMSE.
+
+A run directory that already holds a run is never written over unasked: ``--resume`` continues
+it, ``--overwrite`` deletes its files first. Without ``--out`` every run gets a fresh folder.
+``--resume`` continues exactly where the run stopped; with another ``--epochs`` the schedule is
+the one a run of that length follows (a pure function of step and total steps, ``optim.py``),
+and one line says what that does to the learning rate.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -40,8 +47,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config", help="TOML or JSON settings file (a run's config.toml replays it)"
     )
-    parser.add_argument("--out", help="run directory (default: runs/DATA-MODEL-TIME)")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out exactly")
+    parser.add_argument(
+        "--out",
+        help="run directory; one that holds a run is refused unless --resume or --overwrite "
+        "(default: a new folder runs/DATA-MODEL-TIME, with -2, -3, ... added if it exists)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out exactly (a new --epochs changes its schedule: one line "
+        "says how)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run in --out: its checkpoints, metrics, state and report are deleted",
+    )
     parser.add_argument("--data-dir", help="where the data set files are (default: search)")
     parser.add_argument(
         "--val-size",
@@ -58,10 +79,7 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     """Defaults < recipe < --config file < flags."""
     from convlens.train.recipes import get_recipe
 
-    if args.resume and not (args.out and (Path(args.out) / "state.json").exists()):
-        raise ConfigError(
-            f"there is no run to resume in {args.out!r}; give the run's directory with --out."
-        )
+    _check_out_flags(args)
     config_file = args.config
     if config_file is None and args.resume:
         config_file = str(Path(args.out) / "config.toml")
@@ -81,6 +99,10 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
         )
         values = {"model": entry.model, **entry.settings, **values}
     config = from_dict(values, source="the command line")
+    if config.input:  # refused here in one sentence, before any data is read
+        from convlens.shapes import read_shape
+
+        read_shape(config.input, "chw")
     if not config.model:
         raise ConfigError(
             "name a model or spec to train, e.g. `convlens train lenet5 --data mnist`, or use --recipe fast."
@@ -88,6 +110,21 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     if not config.data:
         raise ConfigError("name the data set to train on with --data, e.g. --data fashion-mnist.")
     return config
+
+
+def _check_out_flags(args: argparse.Namespace) -> None:
+    """--resume and --overwrite name what happens to the run in --out: one of them, with --out."""
+    if args.resume and args.overwrite:
+        raise ConfigError(
+            "--resume continues the run in --out and --overwrite replaces it; give one of them."
+        )
+    for flag in ("resume", "overwrite"):
+        if getattr(args, flag) and not args.out:
+            raise ConfigError(f"--{flag} needs the run's directory: give it with --out DIR.")
+    if args.resume and not (Path(args.out) / "state.json").exists():
+        raise ConfigError(
+            f"there is no run to resume in {args.out!r}; give the run's directory with --out."
+        )
 
 
 def _data_name(data: str) -> str:
@@ -138,26 +175,16 @@ def _run(args: argparse.Namespace) -> int:
 
     from convlens.models.finetune import model_for_data, pretrained_statistics
     from convlens.train import fit
-    from convlens.train.distributed import broadcast_text, is_main
+    from convlens.train.distributed import is_main
+    from convlens.train.evaluation import describe_scoring
+    from convlens.train.state import remove_run
 
     start = time.perf_counter()
     config = resolve_config(args)
-    # the default name holds the time: rank 0's name is everyone's
-    out = Path(args.out) if args.out else Path(broadcast_text(str(_default_out(config))))
-    if args.resume and not (out / "state.json").exists():
-        raise ConfigError(
-            f"there is no run to resume in {str(out)!r}; give the run's directory with --out."
-        )
+    out = _run_dir(args, config)
     console = Console(stderr=True)
-    read = {"seed": config.seed, **_read_as(config.task, config.data)}
-    if args.val_size:
-        size = int(args.val_size) if args.val_size >= 1 else args.val_size
-        train = load_data(args, config.data, "train", val_size=size, **read)
-        val = load_data(args, config.data, "val", val_size=size, **read)
-    else:
-        train = load_data(args, config.data, "train", **read)
-        val = None
-    test = load_data(args, config.data, "test", **read)
+    train, val, test = _splits(args, config)
+    note = _resume_note(out, config, len(train)) if args.resume else ""
     # a zoo model, a spec or FILE.py:NAME; --weights and --freeze for fine-tuning
     model = model_for_data(config, tuple(train.in_shape), train.num_outputs)
     train, val, test = (pretrained_statistics(d, config.weights) for d in (train, val, test))
@@ -166,6 +193,10 @@ def _run(args: argparse.Namespace) -> int:
             "validating on the test split (use --val-size N to hold out training data)",
             highlight=False,
         )
+    if note:
+        console.print(note, highlight=False, soft_wrap=True)
+    if args.overwrite and is_main():
+        remove_run(out)
     history = fit(model, train, config, val=val or test, test=test, run_dir=out, resume=args.resume)
     seconds = time.perf_counter() - start
     if history.stopped:  # Ctrl-C: the run can go on with --resume
@@ -174,11 +205,113 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 130
     score = _test_score(history.test, config.task)
-    print(f"{score}  ({len(test):,} examples)  {seconds:.1f} s in all")
+    how = describe_scoring(config, len(train.in_shape) - 1)
+    print(f"{score}  ({len(test):,} examples; {how})  {seconds:.1f} s in all")
+    _best_note(history, console)
     print(f"run directory {out}")
     if not args.no_report and is_main():
         _report(out, console)
     return 0
+
+
+def _splits(args: argparse.Namespace, config: TrainConfig) -> tuple[Any, Any, Any]:
+    """(train, val, test); val is None unless --val-size holds some training data out."""
+    read = {"seed": config.seed, **_read_as(config.task, config.data)}
+    if args.val_size:
+        size = int(args.val_size) if args.val_size >= 1 else args.val_size
+        train = load_data(args, config.data, "train", val_size=size, **read)
+        val = load_data(args, config.data, "val", val_size=size, **read)
+    else:
+        train, val = load_data(args, config.data, "train", **read), None
+    return train, val, load_data(args, config.data, "test", **read)
+
+
+# --- the run directory ----------------------------------------------------------------------
+
+
+def _run_dir(args: argparse.Namespace, config: TrainConfig) -> Path:
+    """--out, refused when it holds a run that neither --resume nor --overwrite is about; without
+    --out, a fresh folder under runs/."""
+    from convlens.train.distributed import broadcast_text
+    from convlens.train.state import run_files
+
+    if not args.out:
+        # the default name holds the time: rank 0's name is everyone's
+        return Path(broadcast_text(str(_default_out(config))))
+    out = Path(args.out)
+    refusal = "" if args.resume or args.overwrite or not run_files(out) else _taken(out)
+    # every rank acts on what rank 0 found, before rank 0 writes the run's first file
+    refusal = broadcast_text(refusal)
+    if refusal:
+        raise ConfigError(refusal)
+    return out
+
+
+def _taken(out: Path) -> str:
+    """Why ``out`` is refused: it holds a run (of the model its config names)."""
+    try:
+        model = json.loads((out / "config.json").read_text(encoding="utf-8")).get("model")
+    except (OSError, ValueError, AttributeError):
+        model = None
+    what = f"a run of {model}" if model else "a run"
+    return f"{out} already holds {what}; continue it with --resume, or replace it with --overwrite."
+
+
+def _resume_note(out: Path, config: TrainConfig, examples: int) -> str:
+    """What --resume will do, in one line, when it is more than going on where the run stopped:
+    a finished run is only evaluated again, a new --epochs moves the learning rate (the schedule
+    is a function of the step and the total steps); a schedule shorter than the steps already
+    taken is refused."""
+    from convlens.train.run import schedule_steps, scheduled_lr
+    from convlens.train.state import saved_progress
+
+    saved = saved_progress(out)
+    per_epoch, total = schedule_steps(config, examples)
+    old_epochs = saved.config.epochs
+    if total < saved.step:
+        done = saved.step / per_epoch
+        raise ConfigError(
+            f"run {out} has already trained {done:.3g} epochs, more than --epochs "
+            f"{config.epochs:g}; give --epochs {done:.3g} or more to continue it, or start a new "
+            "run."
+        )
+    if total == saved.step:
+        return (
+            f"run {out} has already finished its {old_epochs:g}-epoch schedule; --resume only "
+            "evaluates its final weights on the test data again (give a larger --epochs to train "
+            "it further)"
+        )
+    if config.epochs == old_epochs:
+        return ""
+    old_total = schedule_steps(saved.config, examples)[1]
+    last = scheduled_lr(saved.config, max(saved.step - 1, 0), old_total, per_epoch, saved.lr_scale)
+    then = scheduled_lr(config, saved.step, total, per_epoch, saved.lr_scale)
+    where = (
+        f"finished its {old_epochs:g}-epoch schedule"
+        if saved.step >= old_total
+        else f"stopped at step {saved.step} of its {old_epochs:g}-epoch schedule"
+    )
+    change = "extending it" if config.epochs > old_epochs else "shortening it"
+    return (
+        f"run {out} {where}; {change} to {config.epochs:g} epochs continues as if it had been "
+        f"started with --epochs {config.epochs:g}, so the learning rate goes from {last:.3g} (its "
+        f"last step) to {then:.3g} (step {saved.step + 1} of {total})"
+    )
+
+
+def _best_note(history: Any, console: Any) -> None:
+    """Say so when the best checkpoint (the one eval, predict and the report open) is not the
+    final weights that the test line scored."""
+    best, records = history.best, history.records
+    if not best or not records or best.get("epoch") == records[-1].get("epoch"):
+        return
+    console.print(
+        f"note: the best epoch was {best['epoch']} of {records[-1]['epoch']}; `convlens eval`, "
+        "`predict` and the report open its checkpoint (best), so their scores are the best "
+        "epoch's, not the final weights' above.",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _test_score(test: dict[str, Any] | None, task: str) -> str:
@@ -189,10 +322,16 @@ def _test_score(test: dict[str, Any] | None, task: str) -> str:
 
 
 def _default_out(config: TrainConfig) -> Path:
+    """runs/DATA-MODEL-TIME, with -2, -3, ... added when a folder of that name exists."""
     name = config.model if len(config.model) <= 24 else "spec"
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
     data = Path(config.data).name or "data"  # a path's last part: no folders inside runs/
-    return Path("runs") / f"{data}-{safe}-{time.strftime('%Y%m%d-%H%M%S')}"
+    base = Path("runs") / f"{data}-{safe}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out, number = base, 1
+    while out.exists():
+        number += 1
+        out = base.with_name(f"{base.name}-{number}")
+    return out
 
 
 def _report(run_dir: Path, console: Any) -> None:

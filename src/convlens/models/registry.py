@@ -121,6 +121,26 @@ def model_info(name: str) -> ModelInfo:
     return _lookup(name)[0]
 
 
+def closest_model(text: str, cutoff: float = 0.75) -> str | None:
+    """The zoo name that ``text`` most likely means, or None: "lenet" -> lenet5, "ResNet-18" ->
+    resnet18. Case, dashes, underscores and spaces are ignored; the whole text is tried, then its
+    part before the first dash (a spec's first token); ties go to the name registered first."""
+    _load()
+
+    def fold(name: str) -> str:
+        return "".join(c for c in name.lower() if c not in "-_ ")
+
+    for candidate in dict.fromkeys((text, text.split("-")[0])):
+        key = fold(candidate)
+        score, _, name = max(
+            (difflib.SequenceMatcher(None, key, fold(n)).ratio(), -i, n)
+            for i, n in enumerate(_MODELS)
+        )
+        if key and score >= cutoff:
+            return name
+    return None
+
+
 def _lookup(name: str) -> tuple[ModelInfo, Builder]:
     _load()
     key = name.strip().lower().replace("-", "_")

@@ -4,10 +4,16 @@
 current epoch's data order) and ``state.json`` the rest (step, epoch, optimiser hyper-parameters,
 grad-scaler scale, history so far). A run resumed from it takes the same steps, on the same
 batches, with the same augmentation draws and dropout masks, as a run that never stopped.
+
+The run directory as a whole: ``run_files`` finds the files ``fit`` writes there (a folder with
+any of them holds a run, which ``convlens train`` does not overwrite unasked), ``remove_run``
+deletes them, and ``saved_progress`` reads how far the run got without loading a tensor.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +23,14 @@ from torch import nn
 
 from convlens.errors import CheckpointError
 from convlens.train.checkpoint import FORMAT, load_weights, read_pair, versions, write_pair
+from convlens.train.config import TrainConfig, from_dict
+
+# what ``fit`` writes into a run directory (loop.py's docstring says what each file is for)
+RUN_FILES = (
+    "config.json", "config.toml", "metrics.jsonl", "metrics.csv",
+    "best.safetensors", "best.json", "last.safetensors", "last.json",
+    "state.safetensors", "state.json",
+)  # fmt: skip
 
 
 @dataclass
@@ -99,3 +113,43 @@ def load_state(path: Path, state: RunState) -> dict[str, Any]:
     state.step, state.epoch = int(meta["step"]), int(meta["epoch"])
     state.order = tensors.get("order")
     return meta
+
+
+# --- the run directory ----------------------------------------------------------------------
+
+
+def run_files(run_dir: Path) -> list[Path]:
+    """The files of a training run in ``run_dir``: none for a new, empty or unrelated folder."""
+    return [run_dir / name for name in RUN_FILES if (run_dir / name).is_file()]
+
+
+def remove_run(run_dir: Path) -> None:
+    """Delete a run's files, its report and its TensorBoard log; anything else stays."""
+    for path in run_files(run_dir):
+        path.unlink()
+    (run_dir / "report.html").unlink(missing_ok=True)
+    shutil.rmtree(run_dir / "tensorboard", ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class SavedProgress:
+    """How far a saved run got, read from ``state.json`` alone."""
+
+    step: int  # optimiser steps taken
+    config: TrainConfig  # the settings it was trained with, its schedule's length among them
+    lr_scale: float = 1.0  # TrainControl.set_lr's change to the schedule's height
+
+
+def saved_progress(run_dir: Path) -> SavedProgress:
+    """The step, config and learning-rate scale of the resume state in ``run_dir``."""
+    path = run_dir / "state.json"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        config = from_dict(meta["config"], source=str(path))
+        return SavedProgress(int(meta["step"]), config, float(meta.get("lr_scale", 1.0)))
+    except FileNotFoundError:
+        raise CheckpointError(
+            f"there is no resume state at {str(path)!r}; start the run afresh, without resuming."
+        ) from None
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise CheckpointError(f"resume state {str(path)!r} cannot be read: {err}.") from None
