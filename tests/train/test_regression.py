@@ -178,7 +178,7 @@ def test_train_a_csv_from_the_command_line(cli_run, capsys):
     argv, out = cli_run
     assert cli(argv) == 0
     printed = capsys.readouterr().out
-    assert printed.startswith("test RMSE ") and "(12 examples)" in printed  # 20% of 60
+    assert printed.startswith("test RMSE ") and "(12 examples; float32" in printed  # 20% of 60
     shown = float(printed.split()[2])
     # the same number, computed here from the checkpoint and the test rows it was scored on
     ckpt = load_checkpoint(out / "last")

@@ -18,7 +18,6 @@ from typing import Any
 DEMO_EPOCHS = {"mnist1d": 40.0, "fashion-mnist": 1.0}
 QUICK_EPOCHS = {"mnist1d": 2.0, "fashion-mnist": 0.05}
 SHIFTS = list(range(0, 11))
-SHIFT_LIMIT = 2_000  # test examples for the shifted-input curve (MNIST-1D has 1,000)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
     test = load_dataset(data, "test")
     models = {label: v["last_model"] for label, v in raw["nets"].items()}
-    classifier = {"shifts": SHIFTS, **shift_robustness(models, test, SHIFTS, limit=SHIFT_LIMIT)}
+    classifier = {"shifts": SHIFTS, **shift_robustness(models, test, SHIFTS)}
     eq = _with_demo_command(equivariance(seeds=2, quick=True, classifier=classifier), args)
     _say(table_text(eq))
     counts = parameter_sharing_counts()

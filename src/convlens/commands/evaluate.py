@@ -40,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from convlens.errors import ConfigError
-    from convlens.train import TrainConfig, evaluate, load_checkpoint
+    from convlens.train import evaluate, load_checkpoint
+    from convlens.train.evaluation import describe_scoring, scoring_config
 
     ckpt = load_checkpoint(args.checkpoint)
     name = args.data or ckpt.meta.get("data")
@@ -50,21 +51,19 @@ def run(args: argparse.Namespace) -> int:
     _check_fits(name, data, ckpt)
     if ckpt.mean:  # normalise exactly as in training
         data = dataclasses.replace(data, mean=ckpt.mean, std=ckpt.std)
-    trained = ckpt.config or TrainConfig()
-    tta = trained.tta if args.tta is None else args.tta
-    config = TrainConfig(
-        device=args.device, tta=tta, flip=tta, precision=trained.precision, verbose=0
-    )
+    config = scoring_config(ckpt.meta, ckpt.config, device=args.device, tta=args.tta)
     metrics = evaluate(ckpt.model, data, config)
+    how = describe_scoring(config, len(data.in_shape) - 1)
     if args.json:
-        print(json.dumps({"data": name, "split": args.split, **metrics}))
+        print(json.dumps({"data": name, "split": args.split, "scored_in": how, **metrics}))
     elif ckpt.task == "regression":
         print(
             f"{name} {args.split}: RMSE {metrics['rmse']:.4g} on {metrics['n']:,} examples, "
-            f"mean squared error {metrics['loss']:.4g}"
+            f"mean squared error {metrics['loss']:.4g} ({how})"
         )
     else:
-        _print_classification(f"{name} {args.split}", metrics, list(ckpt.classes or data.classes))
+        classes = list(ckpt.classes or data.classes)
+        _print_classification(f"{name} {args.split}", metrics, classes, how)
     return 0
 
 
@@ -86,13 +85,16 @@ def _check_fits(name: str, data: Any, ckpt: Any) -> None:
         )
 
 
-def _print_classification(title: str, metrics: dict[str, Any], classes: list[str]) -> None:
+def _print_classification(
+    title: str, metrics: dict[str, Any], classes: list[str], how: str
+) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
     console.print(
-        f"{title}: accuracy {100 * metrics['acc']:.2f}% on {metrics['n']:,} examples, loss {metrics['loss']:.4f}",
+        f"{title}: accuracy {100 * metrics['acc']:.2f}% on {metrics['n']:,} examples, "
+        f"loss {metrics['loss']:.4f} ({how})",
         highlight=False,
     )
     per_class = Table(title="per-class accuracy")

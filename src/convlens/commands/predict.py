@@ -43,9 +43,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON line per image")
 
 
-def image_tensor(path: str | Path, in_shape: tuple[int, ...], invert: bool = False) -> Any:
-    """An image file as a float tensor (C, H, W) in [0, 1], converted to the model's input shape:
-    grey or RGB to match C, resized to H x W."""
+# Pillow's modes in words, for the line that says how a picture was converted
+_MODES = {
+    "1": "black-and-white", "L": "grey", "LA": "grey with alpha", "P": "palette", "RGB": "RGB",
+    "RGBA": "RGBA", "CMYK": "CMYK", "I": "32-bit grey", "I;16": "16-bit grey",
+}  # fmt: skip
+
+
+def image_tensor(
+    path: str | Path, in_shape: tuple[int, ...], invert: bool = False
+) -> tuple[Any, str]:
+    """An image file as a float tensor (C, H, W) in [0, 1], converted to the model's input shape
+    (grey or RGB to match C, resized to H x W), and one line that says what was done ("" when the
+    file already fits)."""
     import numpy as np
     import torch
     from PIL import Image, ImageOps, UnidentifiedImageError
@@ -59,6 +69,7 @@ def image_tensor(path: str | Path, in_shape: tuple[int, ...], invert: bool = Fal
     channels, height, width = in_shape
     try:
         with Image.open(path) as opened:
+            note = _conversion(path, opened, in_shape)
             img = opened.convert("L" if channels == 1 else "RGB")
         img = img.resize((width, height), Image.Resampling.BILINEAR)
         if invert:
@@ -69,7 +80,47 @@ def image_tensor(path: str | Path, in_shape: tuple[int, ...], invert: bool = Fal
     except (UnidentifiedImageError, OSError) as err:
         raise DataError(f"{str(path)!r} is not an image Pillow can read ({err}).") from None
     x = torch.from_numpy(array.copy()).float() / 255.0
-    return x.unsqueeze(0) if channels == 1 else x.permute(2, 0, 1)  # (H, W, C) -> (C, H, W)
+    return (x.unsqueeze(0) if channels == 1 else x.permute(2, 0, 1)), note  # (H, W, C) -> (C, H, W)
+
+
+def _conversion(path: str | Path, img: Any, in_shape: tuple[int, ...]) -> str:
+    """One line such as "my.png is 3x64x48 RGB; converted to grey and resized to 1x32x32 for the
+    model", or "" when the file already fits ``in_shape``."""
+    channels, height, width = in_shape
+    done = []
+    if img.mode != ("L" if channels == 1 else "RGB"):
+        done.append(f"converted to {'grey' if channels == 1 else 'RGB'}")
+    if img.size != (width, height):  # Pillow says (width, height)
+        done.append(f"resized to {channels}x{height}x{width}")
+    if not done:
+        return ""
+    bands = len(img.getbands())
+    mode = _MODES.get(img.mode, img.mode)
+    return f"{path} is {bands}x{img.height}x{img.width} {mode}; {' and '.join(done)} for the model"
+
+
+def _images(args: argparse.Namespace, ckpt: Any) -> Any:
+    """The files as one (N, C, H, W) batch in [0, 1], cut for the model; a line on stderr for
+    each file that had to be converted or resized."""
+    import sys
+
+    import torch
+
+    from convlens.errors import ConfigError
+    from convlens.models.imagenet import imagenet_image
+
+    if ckpt.meta.get("preprocess") == "imagenet":
+        return torch.stack([imagenet_image(f) for f in args.files])
+    if not ckpt.in_shape:
+        raise ConfigError(
+            f"{args.checkpoint!r} does not say what input it takes; give a model with "
+            "`in_shape`, or --imagenet for a 3x224x224 ImageNet model."
+        )
+    read = [image_tensor(f, ckpt.in_shape, args.invert) for f in args.files]
+    for _, note in read:
+        if note:
+            print(note, file=sys.stderr)
+    return torch.stack([tensor for tensor, _ in read])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,9 +129,9 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from convlens.errors import ConfigError
-    from convlens.models.imagenet import imagenet_image
     from convlens.models.source import open_model
-    from convlens.train import TrainConfig, predict
+    from convlens.train import predict
+    from convlens.train.evaluation import scoring_config
 
     if args.top_k < 1:
         raise ConfigError(f"--top-k must be at least 1, not {args.top_k}.")
@@ -92,22 +143,11 @@ def run(args: argparse.Namespace) -> int:
             f"{args.checkpoint} is a regression model; predict classifies images, so score it "
             "with `convlens eval` instead."
         )
-    if ckpt.meta.get("preprocess") == "imagenet":
-        x = torch.stack([imagenet_image(f) for f in args.files])
-    else:
-        if not ckpt.in_shape:
-            raise ConfigError(
-                f"{args.checkpoint!r} does not say what input it takes; give a model with "
-                "`in_shape`, or --imagenet for a 3x224x224 ImageNet model."
-            )
-        x = torch.stack([image_tensor(f, ckpt.in_shape, args.invert) for f in args.files])
+    x = _images(args, ckpt)
     if ckpt.mean:
         view = (1, -1, 1, 1)
         x = (x - torch.tensor(ckpt.mean).view(view)) / torch.tensor(ckpt.std).view(view)
-    trained = ckpt.config or TrainConfig()
-    config = TrainConfig(
-        device=args.device, tta=trained.tta, precision=trained.precision, verbose=0
-    )
+    config = scoring_config(ckpt.meta, ckpt.config, device=args.device)  # as eval scores it
     probs = predict(ckpt.model, x, config)
     classes = ckpt.classes or tuple(str(i) for i in range(probs.shape[1]))
     k = min(args.top_k, probs.shape[1])

@@ -133,24 +133,26 @@ def shift_robustness(
 ) -> dict[str, dict]:
     """Accuracy on the test set circularly shifted (along the last axis) by each amount, and the
     share of unchanged predictions, for trained models (label -> nn.Module); ``limit`` uses only
-    the first that many test examples."""
+    the first that many test examples. Scored as every experiment scores (``training.scoring``),
+    so the accuracy at shift 0 is the model's test accuracy."""
     import torch
 
-    from convlens.torchutil import eval_mode
+    from convlens.experiments.training import scoring
+    from convlens.train.evaluation import scored_logits
 
     x, y = test.float_x(), test.y
     if limit is not None:
         x, y = x[:limit], y[:limit]
+    config = scoring()
     out: dict[str, dict] = {}
     for label, model in models.items():
-        with torch.no_grad(), eval_mode(model):
-            base = model(x).argmax(1)
-            acc, same = [], []
-            for s in shifts:
-                pred = model(torch.roll(x, s, dims=-1)).argmax(1)
-                acc.append(float((pred == y).float().mean()))
-                same.append(float((pred == base).float().mean()))
-            out[label] = {"accuracy": acc, "unchanged": same}
+        base = scored_logits(model, x, config).argmax(1).cpu()
+        acc, same = [], []
+        for s in shifts:
+            pred = scored_logits(model, torch.roll(x, s, dims=-1), config).argmax(1).cpu()
+            acc.append(float((pred == y).float().mean()))
+            same.append(float((pred == base).float().mean()))
+        out[label] = {"accuracy": acc, "unchanged": same}
     return out
 
 

@@ -69,6 +69,15 @@ def param_count(model: Any) -> int:
 TRAIN_EVAL_LIMIT = 10_000
 
 
+def scoring() -> Any:
+    """How the experiments score a trained model: float32 on every device (bfloat16 autocast
+    slows these tiny networks down on a CPU and would make the numbers depend on the machine),
+    no test-time augmentation. Every accuracy an experiment reports is computed this way."""
+    from convlens.train import TrainConfig
+
+    return TrainConfig(precision="float32", verbose=0)
+
+
 def head(data: Any, n: int) -> Any:
     """The first ``n`` examples of a TensorData (all of it if it is smaller)."""
     from dataclasses import replace
@@ -95,9 +104,7 @@ def train_once(
         lr=recipe.lr,
         weight_decay=recipe.weight_decay,
         schedule=recipe.schedule,
-        # float32 on every device: bfloat16 autocast slows these tiny networks down on a CPU
-        # and would make the numbers depend on the machine
-        precision="float32",
+        precision=scoring().precision,  # float32, see scoring()
         seed=seed,
         threads=recipe.threads,
         eval_every=max(1, total_epochs // recipe.evals),
@@ -107,9 +114,10 @@ def train_once(
     history = fit(model, train, config, val=test)
     seconds = time.perf_counter() - start
     curve = [(r["epoch"], r["val_acc"]) for r in history.records if "val_acc" in r]
+    scored = scoring()
     return {
-        "train_acc": evaluate(model, head(train, TRAIN_EVAL_LIMIT), config, full=False)["acc"],
-        "test_acc": evaluate(model, test, config, full=False)["acc"],
+        "train_acc": evaluate(model, head(train, TRAIN_EVAL_LIMIT), scored, full=False)["acc"],
+        "test_acc": evaluate(model, test, scored, full=False)["acc"],
         "curve": curve,
         "seconds": seconds,
         "steps": max(1, round(recipe.epochs * steps_per_epoch)),  # as fit counts them

@@ -157,40 +157,60 @@ class _Test:
         return self.name(int(self.y[k]))
 
 
-def _accuracy_section(model: nn.Module, test: _Test) -> tuple[str, torch.Tensor]:
-    from convlens.viz.training import confusion_matrix, plot_confusion, predictions
+def _scored(model: nn.Module, test: _Test, ckpt: Any) -> tuple[torch.Tensor, str]:
+    """The model's outputs on the test examples, computed as training, ``convlens eval`` and
+    ``predict`` compute them (the run's precision, layout and test-time augmentation), and how,
+    in words; the model is back on the CPU in its own layout afterwards."""
+    from convlens.train.evaluation import describe_scoring, scored_logits, scoring_config
 
-    probs = predictions(model, test.x)
+    config = scoring_config(ckpt.meta, ckpt.config)
+    logits = scored_logits(model, test.x, config).cpu()
+    model.to("cpu", memory_format=torch.contiguous_format)  # type: ignore[call-overload]
+    return logits, describe_scoring(config, test.x.dim() - 2)
+
+
+def _accuracy_section(model: nn.Module, test: _Test, ckpt: Any) -> tuple[str, torch.Tensor]:
+    from convlens.viz.training import confusion_matrix, plot_confusion
+
+    logits, how = _scored(model, test, ckpt)
+    probs = logits.softmax(-1)
     pred = probs.argmax(-1)
     n = probs.shape[-1]
     counts = confusion_matrix(test.y, pred, n)
     acc = float((pred == test.y).float().mean())
+    loss = float(torch.nn.functional.cross_entropy(logits, test.y))
     per_class = [
         (test.name(c), int(counts[c].sum()), f"{counts[c, c] / max(counts[c].sum(), 1):.1%}")
         for c in range(n)
     ]
     parts = [
-        metrics({"test accuracy": f"{acc:.2%}", "test examples": f"{len(test.y):,}"}),
+        metrics(
+            {
+                "test accuracy": f"{acc:.2%}",
+                "test loss": f"{loss:.4f}",
+                "test examples": f"{len(test.y):,}",
+                "scored in": how,
+            }
+        ),
         image(plot_confusion(counts, test.classes), "confusion matrix"),
         table(["class", "examples", "accuracy"], per_class),
     ]
     return html_section("Test accuracy and confusion matrix", parts, anchor="accuracy"), probs
 
 
-def _regression_section(model: nn.Module, test: _Test) -> str:
+def _regression_section(model: nn.Module, test: _Test, ckpt: Any) -> str:
     """Test RMSE and a picture of the predictions against the targets."""
-    from convlens.torchutil import eval_mode
     from convlens.train.evaluation import outputs_for_targets, regression_metrics
     from convlens.viz.training import plot_predicted
 
-    with eval_mode(model), torch.no_grad():
-        out = torch.cat([model(test.x[i : i + 512]) for i in range(0, len(test.x), 512)])
+    out, how = _scored(model, test, ckpt)
     scores = regression_metrics(out, test.y)
     predicted = outputs_for_targets(out.float(), test.y)
     numbers = {
         "test RMSE": f"{scores['rmse']:.4g}",
         "mean squared error": f"{scores['loss']:.4g}",
         "test examples": f"{len(test.y):,}",
+        "scored in": how,
     }
     figure = plot_predicted(predicted, test.y, scores["rmse"])
     parts = [metrics(numbers), image(figure, "predicted against target")]
@@ -237,10 +257,12 @@ def _attribution_section(model: nn.Module, test: _Test, examples: int) -> str:
             "guided backprop": attr.guided_backprop(model, x, c),
             "SmoothGrad": attr.smoothgrad(model, x, c, samples=10),
         }
-        if has_conv:
-            maps["Grad-CAM"] = attr.grad_cam(model, x, c)
-            maps["guided Grad-CAM"] = maps["guided backprop"] * maps["Grad-CAM"].unsqueeze(0)
         title = f"example {k}: true {test.name(int(test.y[k]))}, predicted {test.name(c)}"
+        if has_conv:  # at the last conv layer with a map larger than 1x1: a 1x1 one is a constant
+            layer = attr.grad_cam_layer(model, x)
+            maps["Grad-CAM"] = attr.grad_cam(model, x, c, layer)
+            maps["guided Grad-CAM"] = maps["guided backprop"] * maps["Grad-CAM"].unsqueeze(0)
+            title += f", Grad-CAM at {layer}"
         if test.kind == "image":
             fig = plot_attributions(test.picture(k), maps, title)
         else:
@@ -298,12 +320,12 @@ def build_report(run_dir: str | Path, *, data: Any = None, examples: int = 3) ->
             sections.append(html_section("Test data", [note(f"no test data: {err}")]))
     if data is not None and ckpt.task == "regression":
         test = _Test(data, ckpt.mean, ckpt.std)
-        sections += [_regression_section(model, test), _filters_section(model)]
+        sections += [_regression_section(model, test, ckpt), _filters_section(model)]
         if test.kind != "table":
             sections.append(_maps_section(model, test))
     elif data is not None:
         test = _Test(data, ckpt.mean, ckpt.std)
-        acc, probs = _accuracy_section(model, test)
+        acc, probs = _accuracy_section(model, test, ckpt)
         sections += [acc, _filters_section(model)]
         if test.kind != "table":
             sections += [_maps_section(model, test), _attribution_section(model, test, examples)]

@@ -30,6 +30,7 @@ from convlens.fileio import atomic_write, atomic_write_text
 from convlens.train.config import TrainConfig, from_dict
 
 FORMAT = "convlens-checkpoint-1"
+_PAIR = (".safetensors", ".json")  # the two files of one checkpoint
 
 
 # --- the file pair --------------------------------------------------------------------------
@@ -184,7 +185,11 @@ def checkpoint_meta(
     epoch: int | None = None,
     step: int = 0,
     metrics: Mapping[str, Any] | None = None,
+    scoring: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The JSON beside a checkpoint's weights: the model's identity, the data's classes and
+    normalisation, the config, and how the run scored data (``scoring``, see
+    ``evaluation.scoring_record``)."""
     meta: dict[str, Any] = {"format": FORMAT}
     meta.update(model_identity(model, config.model if config else ""))
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
@@ -211,6 +216,8 @@ def checkpoint_meta(
         metrics=dict(metrics or {}),
         versions=versions(),
     )
+    if scoring:
+        meta["scoring"] = dict(scoring)
     return meta
 
 
@@ -223,11 +230,14 @@ def save_checkpoint(
     epoch: int | None = None,
     step: int = 0,
     metrics: Mapping[str, Any] | None = None,
+    scoring: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``path.safetensors`` and ``path.json``; return the stem. ``data`` is a TensorData."""
     stem = checkpoint_stem(path) if not Path(path).is_dir() else Path(path) / "last"
     model = getattr(model, "_orig_mod", model)
-    meta = checkpoint_meta(model, config=config, data=data, epoch=epoch, step=step, metrics=metrics)
+    meta = checkpoint_meta(
+        model, config=config, data=data, epoch=epoch, step=step, metrics=metrics, scoring=scoring
+    )
     write_pair(stem, model.state_dict(), meta)
     return stem
 
@@ -265,6 +275,12 @@ def load_checkpoint(
 ) -> Checkpoint:
     """Load a checkpoint; rebuild its model from the metadata unless ``model`` is given."""
     stem = checkpoint_stem(path)
+    if not Path(path).exists() and not any(stem.with_suffix(s).exists() for s in _PAIR):
+        # named as typed: "runs/nope", not a runs/nope.safetensors the user never wrote
+        raise CheckpointError(
+            f"no run directory or checkpoint at {str(path)!r}; give the folder that "
+            "`convlens train` wrote, or a checkpoint's NAME.json."
+        )
     tensors, meta = read_pair(stem)
     if meta.get("format") != FORMAT:
         raise CheckpointError(

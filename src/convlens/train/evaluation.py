@@ -4,10 +4,15 @@
 the CLI, the report and a notebook can each render them their own way. For regression data (float
 targets) they are the mean squared error as ``loss`` and its square root, ``rmse``, over all
 target values.
+
+A model has one test accuracy: training's final test, ``convlens eval``, ``predict`` and the
+report all score a run the way training did, with the precision, memory layout and test-time
+augmentation it recorded (``scoring_config``), and say which (``describe_scoring``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +23,7 @@ from torch import nn
 from convlens.errors import ConfigError
 from convlens.torchutil import eval_mode
 from convlens.train.config import TrainConfig
-from convlens.train.device import Hardware, choose_hardware
+from convlens.train.device import Hardware, choose_hardware, resolve_device, resolve_precision
 
 
 def _batches(x: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
@@ -106,14 +111,74 @@ def evaluate(
     confusion matrix too. For regression data: ``{"loss", "rmse", "n"}``, the loss being the mean
     squared error. The model moves to the device that ``config`` picks."""
     config = config or TrainConfig(verbose=0)
-    hw = hardware or choose_hardware(config, len(data.in_shape) - 1)
-    model.to(hw.device)
-    if hw.channels_last and len(data.in_shape) == 3:
-        model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-    logits = logits_of(
-        model, data.float_x(device=hw.device), hw, config.eval_batch_size, config.tta
-    )
+    logits = scored_logits(model, data.float_x(), config, hardware=hardware)
     return metrics_from_logits(logits, data.y, data.num_classes, full=full)
+
+
+def scored_logits(
+    model: nn.Module, x: torch.Tensor, config: TrainConfig, *, hardware: Hardware | None = None
+) -> torch.Tensor:
+    """Float32 outputs for normalised inputs ``x`` (N, C, ...), computed on the device, in the
+    precision and layout that ``config`` picks, with its test-time augmentation: the one way
+    convlens scores data."""
+    hw = hardware or choose_hardware(config, x.dim() - 2)
+    model.to(hw.device)
+    if hw.channels_last and x.dim() == 4:
+        model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    return logits_of(model, x.to(hw.device), hw, config.eval_batch_size, config.tta)
+
+
+def scoring_record(config: TrainConfig, hw: Hardware) -> dict[str, Any]:
+    """What a checkpoint records of how its run scored data: resolved precision and layout,
+    test-time augmentation and the evaluation batch size."""
+    return {
+        "precision": hw.precision,
+        "channels_last": hw.channels_last,
+        "tta": config.tta,
+        "batch_size": config.eval_batch_size,
+        "device": hw.device.type,
+    }
+
+
+def scoring_config(
+    meta: dict[str, Any],
+    trained: TrainConfig | None,
+    *,
+    device: str = "auto",
+    tta: bool | None = None,
+) -> TrainConfig:
+    """A config that scores a checkpoint exactly as its run did: the precision, layout, test-time
+    augmentation and batch size recorded in ``meta["scoring"]`` (checkpoints written before it
+    resolve the trained config's settings on this machine). ``tta`` overrides the recorded one.
+    float16 (a CUDA run) falls back to float32 on a device without it."""
+    trained = trained or TrainConfig(verbose=0)
+    recorded = meta.get("scoring") or {}
+    precision = str(recorded.get("precision") or trained.precision)
+    if precision == "float16" and resolve_device(device).type != "cuda":
+        precision = "float32"
+    layout = recorded.get("channels_last")
+    use_tta = bool(recorded.get("tta", trained.tta)) if tta is None else tta
+    return TrainConfig(
+        device=device,
+        precision=precision,
+        channels_last=trained.channels_last if layout is None else ("on" if layout else "off"),
+        tta=use_tta,
+        flip=use_tta,
+        eval_batch_size=int(recorded.get("batch_size") or trained.eval_batch_size),
+        verbose=0,
+    )
+
+
+def describe_scoring(config: TrainConfig, ndim: int = 2) -> str:
+    """How ``config`` scores data, in words: "bfloat16 autocast, channels-last, flip TTA"."""
+    device = resolve_device(config.device)
+    precision = resolve_precision(config.precision, device)
+    hw = choose_hardware(dataclasses.replace(config, threads=0), ndim)
+    words = [precision if precision == "float32" else f"{precision} autocast"]
+    if hw.channels_last:
+        words.append("channels-last")
+    words.append("flip TTA" if config.tta else "no TTA")
+    return ", ".join(words)
 
 
 def predict(

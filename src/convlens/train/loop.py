@@ -46,10 +46,24 @@ from convlens.train.callbacks import StepInfo, TrainControl
 from convlens.train.checkpoint import save_checkpoint
 from convlens.train.config import TrainConfig
 from convlens.train.device import Hardware, choose_hardware
-from convlens.train.evaluation import logits_of, metrics_from_logits, outputs_for_targets
+from convlens.train.evaluation import (
+    logits_of,
+    metrics_from_logits,
+    outputs_for_targets,
+    scoring_record,
+)
 from convlens.train.optim import make_optimizer, set_lr
 from convlens.train.progress import ProgressDisplay
-from convlens.train.run import Best, EpochClock, History, Hooks, Run, Stopped, Totals
+from convlens.train.run import (
+    Best,
+    EpochClock,
+    History,
+    Hooks,
+    Run,
+    Stopped,
+    Totals,
+    schedule_steps,
+)
 from convlens.train.state import RunState, load_state, save_state
 
 # --- fit --------------------------------------------------------------------------------------
@@ -147,8 +161,7 @@ def _prepare(
     _check_task(model, config, hw, x, (data, val, test))
     batch_size = min(config.batch_size, len(x))
     distributed.local_batch_size(batch_size, world)  # batch_size is global: W equal shards
-    # the ragged last batch is dropped: tiny batches upset BatchNorm
-    steps_per_epoch = len(x) // batch_size
+    steps_per_epoch, total_steps = schedule_steps(config, len(x))  # as --resume counts them
     optimizer = make_optimizer(model, config)
     scaler = torch.amp.GradScaler(hw.device.type) if hw.precision == "float16" else None
     generator = torch.Generator(hw.device).manual_seed(config.seed)
@@ -157,7 +170,7 @@ def _prepare(
         x=x, y=data.y.to(hw.device),
         val_x=val.float_x(device=hw.device) if val is not None else None,
         batch_size=batch_size, steps_per_epoch=steps_per_epoch,
-        total_steps=max(1, round(config.epochs * steps_per_epoch)),
+        total_steps=total_steps,
         state=RunState(model, optimizer, generator, scaler),
         history=History(hardware=hw.describe(), run_dir=run_path), hooks=hooks,
         run_path=run_path, augment=_augmenter(config),
@@ -469,6 +482,7 @@ def _checkpoint(run: Run, name: str, record: dict[str, Any] | None) -> None:
     save_checkpoint(
         run.run_path / name, run.model, config=run.config, data=run.data, step=run.state.step,
         epoch=record["epoch"] if record else run.state.epoch, metrics=record,
+        scoring=scoring_record(run.config, run.hw),
     )  # fmt: skip
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,9 +26,14 @@ from convlens.train.state import RunState
 
 
 @dataclass
-class History:
+class History(Mapping[str, list[Any]]):
     """Per-epoch metrics, like Keras's ``History``: ``history["val_acc"]`` is a list by epoch
-    (``history["val_rmse"]`` for a regression run; ``loop.py`` lists the record keys)."""
+    (``history["val_rmse"]`` for a regression run; ``loop.py`` lists the record keys).
+
+    It is a read-only mapping from those keys to their lists, so ``"acc" in history``,
+    ``history.keys()``, ``.items()``, ``.get("val_acc")`` and ``len(history)`` work as on the
+    dict that ``history.history`` returns.
+    """
 
     records: list[dict[str, Any]] = field(default_factory=list)
     best: dict[str, Any] | None = None  # the record with the best monitored metric
@@ -40,16 +45,46 @@ class History:
 
     @property
     def history(self) -> dict[str, list[Any]]:
-        keys = dict.fromkeys(k for r in self.records for k in r)
-        return {k: [r.get(k) for r in self.records] for k in keys}
+        return {k: [r.get(k) for r in self.records] for k in self._keys()}
+
+    def _keys(self) -> dict[str, None]:
+        return dict.fromkeys(k for r in self.records for k in r)
 
     def __getitem__(self, key: str) -> list[Any]:
-        return self.history[key]
+        if key not in self._keys():
+            raise KeyError(key)
+        return [r.get(key) for r in self.records]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys())
+
+    def __len__(self) -> int:
+        return len(self._keys())
 
     def _repr_html_(self) -> str:  # Jupyter: the epoch table and the curves
         from convlens.notebook import history_html
 
         return history_html(self)
+
+
+# --- the schedule ---------------------------------------------------------------------------
+
+
+def schedule_steps(config: TrainConfig, examples: int) -> tuple[int, int]:
+    """(steps per epoch, total steps) of a run on ``examples`` training examples, counted as
+    ``fit`` counts them: the ragged last batch of an epoch is dropped (tiny batches upset
+    BatchNorm), and a fractional number of epochs is rounded to whole steps."""
+    batch_size = min(config.batch_size, examples)
+    per_epoch = examples // max(batch_size, 1)
+    return per_epoch, max(1, round(config.epochs * per_epoch))
+
+
+def scheduled_lr(
+    config: TrainConfig, step: int, total_steps: int, steps_per_epoch: int, scale: float = 1.0
+) -> float:
+    """The learning rate of optimiser step ``step`` (0-based); ``scale`` is TrainControl.set_lr's
+    change to the schedule's height."""
+    return config.lr * scale * lr_factor(config, step, total_steps, steps_per_epoch)
 
 
 # --- the parts of a run ---------------------------------------------------------------------
@@ -136,8 +171,9 @@ class Run:
         return math.ceil(self.total_steps / self.steps_per_epoch)
 
     def lr_at(self, step: int) -> float:
-        factor = lr_factor(self.config, step, self.total_steps, self.steps_per_epoch)
-        return self.config.lr * self.lr_scale * factor
+        return scheduled_lr(
+            self.config, step, self.total_steps, self.steps_per_epoch, self.lr_scale
+        )
 
 
 @dataclass(frozen=True)
