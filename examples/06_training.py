@@ -11,7 +11,6 @@ The same run from the command line, on 2 processes:
 """
 
 import os
-import tempfile
 from pathlib import Path
 
 import convlens
@@ -27,7 +26,8 @@ config = convlens.TrainConfig(
     epochs=EPOCHS, batch_size=100, lr=0.01, optimizer="adam", weight_decay=0, device="cpu",
     verbose=0,
 )  # fmt: skip
-out = Path(tempfile.mkdtemp(prefix="convlens-example-"))
+out = Path("convlens-runs/examples/06_training")  # under the working directory
+out.mkdir(parents=True, exist_ok=True)
 results = {}
 for name in ("mnist1d_mlp", "mnist1d_cnn"):
     model = convlens.create_model(name)

@@ -11,7 +11,6 @@ Run: python examples/07_looking_inside.py   (CONVLENS_EXAMPLE_QUICK=1 for a few-
 """
 
 import os
-import tempfile
 from pathlib import Path
 
 import torch
@@ -30,7 +29,8 @@ config = convlens.TrainConfig(epochs=2 if QUICK else 10, batch_size=32, device="
 history = convlens.fit(model, train, config, test=test)
 print(f"{SPEC} on 8x8 digits: test accuracy {history.test['acc']:.1%}")
 model.eval()
-out = Path(tempfile.mkdtemp(prefix="convlens-inside-"))
+out = Path("convlens-runs/examples/07_looking_inside")  # under the working directory
+out.mkdir(parents=True, exist_ok=True)
 
 # the first layer's 8 filters, each scaled alone so that zero weight is mid grey
 weight = model.conv1.weight.detach()

@@ -31,8 +31,16 @@ def test_the_examples_walk_through_the_lectures_in_order():
 def test_example_runs(script, tmp_path, monkeypatch, capsys):
     # in this process (runpy), so that torch is imported once for all of them
     monkeypatch.setenv("CONVLENS_EXAMPLE_QUICK", "1")
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
-    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR: pictures land in tmp_path
-    monkeypatch.chdir(tmp_path)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
     runpy.run_path(str(script), run_name="__main__")
     assert EXPECTED[script.name] in capsys.readouterr().out
+    left = [p.name for p in temp.iterdir() if "convlens" in p.name]  # libraries' caches aside
+    assert not left, f"an example left output in the temporary folder: {left}"
+    written = sorted(p.relative_to(work).parts[:2] for p in work.rglob("*") if p.is_file())
+    assert all(parts == ("convlens-runs", "examples") for parts in written), written

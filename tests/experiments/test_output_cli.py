@@ -67,3 +67,24 @@ def test_the_reproduce_line_is_built_by_the_cli_from_the_flags_given(tmp_path):
     assert (
         "convlens experiment parameter-sharing --counts-only" in (out / "report.html").read_text()
     )
+
+
+def test_the_same_experiment_on_two_data_sets_keeps_both_results():
+    """`experiment fc-vs-cnn` and `experiment fc-vs-cnn --data fashion-mnist` (both in the
+    README) once wrote the same folder, the second replacing the first."""
+    from convlens.commands.experiment import default_out
+
+    plain = default_out("fc-vs-cnn", None)
+    assert plain == "convlens-runs/experiments/fc-vs-cnn"
+    assert (
+        default_out("fc-vs-cnn", "fashion-mnist")
+        == "convlens-runs/experiments/fc-vs-cnn-fashion-mnist"
+    )
+    assert (
+        default_out("fc-vs-cnn", "photos/my_photos/")
+        == "convlens-runs/experiments/fc-vs-cnn-my_photos"
+    )
+    assert (
+        default_out("fc-vs-cnn", "data/signals.npz")
+        == "convlens-runs/experiments/fc-vs-cnn-signals"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 # flag -> experiment keyword; a flag is passed only when given, and only to experiments that take it
 _FLAGS = {"seeds": "seeds", "quick": "quick", "epochs": "epochs", "data": "data",
@@ -15,7 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")
     parser.add_argument("--seeds", type=int, default=None, help="independent runs (default 3)")
     parser.add_argument(
-        "--out", default=None, help="output directory (default convlens-runs/experiments/NAME)"
+        "--out",
+        default=None,
+        help="output directory (default convlens-runs/experiments/NAME, NAME-DATA with --data)",
     )
     parser.add_argument("--quick", action="store_true", default=None, help="a fast, smaller run")
     parser.add_argument(
@@ -82,9 +85,18 @@ def run(args: argparse.Namespace) -> int:
     if "announce" in known and not args.quiet:
         options["announce"] = lambda text: print(f"training {text}", file=sys.stderr, flush=True)
     result = replace(run_experiment(args.name, **options), command=_command_line(args))
-    out = args.out or f"convlens-runs/experiments/{args.name}"
+    out = args.out or default_out(args.name, args.data)
     paths = save_result(result, out)
     print(table_text(result))
     print(f"results: {paths['json']}")
     print(f"report:  {paths['report']}")
     return 0
+
+
+def default_out(name: str, data: str | None) -> str:
+    """convlens-runs/experiments/NAME, with the data set's name when one is given, so that the
+    same experiment on two data sets keeps both results."""
+    if not data:
+        return f"convlens-runs/experiments/{name}"
+    stem = Path(str(data).rstrip("/\\")).name.split(".")[0] or "data"
+    return f"convlens-runs/experiments/{name}-{stem}"
