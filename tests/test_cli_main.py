@@ -92,3 +92,13 @@ def test_arith_prints_the_lecture_formula(capsys):
     out = capsys.readouterr().out
     assert "(32 + 2*2 - 5)/1 + 1 = 32" in out
     assert "(5*5*3 + 1) * 10 = 760" in out
+
+
+def test_importing_the_main_module_runs_nothing():
+    """pydoc and test collectors import convlens.__main__; only `python -m convlens` runs it."""
+    import importlib
+    import sys
+
+    sys.modules.pop("convlens.__main__", None)
+    module = importlib.import_module("convlens.__main__")
+    assert callable(module.main)

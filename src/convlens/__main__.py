@@ -2,4 +2,5 @@
 
 from convlens.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # importing convlens.__main__ (pydoc, test collectors) runs nothing
+    raise SystemExit(main())
