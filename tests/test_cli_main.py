@@ -22,9 +22,7 @@ def test_help_does_not_import_torch_or_matplotlib():
 
 def test_every_command_has_help(capsys):
     for name in COMMANDS:
-        with pytest.raises(SystemExit) as exit_:
-            main([name, "--help"])
-        assert exit_.value.code == 0, name
+        assert main([name, "--help"]) == 0, name
         assert "usage: convlens " + name in capsys.readouterr().out
 
 
@@ -77,9 +75,7 @@ def test_bad_input_is_one_sentence_and_exit_2(capsys, argv, words):
 
 
 def test_bad_flag_is_one_sentence_and_exit_2(capsys):
-    with pytest.raises(SystemExit) as exit_:
-        main(["arith", "--input", "7x7", "--kernel", "three"])
-    assert exit_.value.code == 2
+    assert main(["arith", "--input", "7x7", "--kernel", "three"]) == 2  # a code, not SystemExit
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "invalid int value" in err
 

@@ -182,9 +182,5 @@ def test_zoo_compare(golden, capsys):
 def test_help_at_fixed_width(golden, capsys, monkeypatch, command):
     monkeypatch.setenv("COLUMNS", "100")
     argv = ["--help"] if command is None else [command, "--help"]
-    try:
-        code = main(argv)
-    except SystemExit as stop:  # argparse's --help exits
-        code = stop.code
-    assert code == 0
+    assert main(argv) == 0
     golden(f"help/{command or 'convlens'}.txt", capsys.readouterr().out)

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from convlens.cli import main
+from convlens.cli import main as cli
 from convlens.errors import ConfigError
 from convlens.shapes import read_shape
 
 SPEC = "conv3x3x8-fc10"
 UNREADABLE = ["1x32x32x", "x28", "0x28x28", "abc", "28x28x1x", "3xx32", "1x28x28,"]
-
-
-def cli(argv: list[str]) -> int:
-    try:
-        return main(argv)
-    except SystemExit as stop:  # argparse's errors
-        return int(stop.code or 0)
 
 
 def _only_an_error(capsys) -> str:

@@ -91,10 +91,6 @@ def test_summary_takes_a_slide_shape_and_prints_hwc(capsys):
     (["summary", "conv3x3x4", "--input", "3x8x8", "--width", "5"], "--width must be at least 20"),
 ])  # fmt: skip
 def test_bad_shapes_are_one_sentence_and_exit_2(capsys, argv, message):
-    try:
-        code = main(argv)
-    except SystemExit as stop:  # argparse refuses a bad choice by exiting
-        code = stop.code
-    assert code == 2
+    assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err

@@ -90,7 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     module = importlib.import_module(f"convlens.commands.{COMMANDS[name][0]}")
     parser = _Parser(prog=f"convlens {name}", description=COMMANDS[name][1])
     module.add_arguments(parser)
-    args = parser.parse_args(rest)
+    try:
+        args = parser.parse_args(rest)
+    except SystemExit as stop:  # --help (0) or a bad flag (2): a code, never an exception, so
+        return int(stop.code or 0)  # main() can be called from Python and notebooks as well
     return run_guarded(module.run, args, prog=f"convlens {name}")
 
 

@@ -6,15 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from convlens.cli import main
+from convlens.cli import main as cli
 from convlens.data import load_dataset
-
-
-def cli(argv: list[str]) -> int:
-    try:
-        return main(argv)
-    except SystemExit as stop:
-        return int(stop.code or 0)
 
 
 def test_writes_the_example_pixel_for_pixel(tmp_path, capsys):

@@ -5,16 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from convlens.cli import main
+from convlens.cli import main as cli
 from convlens.errors import SpecError
 from convlens.spec import parse_spec
-
-
-def cli(argv: list[str]) -> int:
-    try:
-        return main(argv)
-    except SystemExit as stop:  # argparse's errors
-        return int(stop.code or 0)
 
 
 @pytest.mark.parametrize(

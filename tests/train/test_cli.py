@@ -7,7 +7,7 @@ import json
 import pytest
 from PIL import Image
 
-from convlens.cli import main
+from convlens.cli import main as cli
 
 SPEC = "conv3x3x8p1-bn-pool2-fc10"
 FAST = [
@@ -21,13 +21,6 @@ FAST = [
     "0",
     "--no-report",
 ]
-
-
-def cli(argv: list[str]) -> int:
-    try:
-        return main(argv)
-    except SystemExit as stop:  # argparse's errors
-        return int(stop.code or 0)
 
 
 @pytest.fixture(scope="module")

@@ -15,17 +15,10 @@ import shutil
 
 import pytest
 
-from convlens.cli import main
+from convlens.cli import main as cli
 
 SPEC = "conv3x3x8p1-bn-pool2-fc10"
 FAST = ["--batch-size", "64", "--precision", "float32", "--verbose", "0", "--no-report"]
-
-
-def cli(argv: list[str]) -> int:
-    try:
-        return main(argv)
-    except SystemExit as stop:  # argparse's errors
-        return int(stop.code or 0)
 
 
 def _train(out, *extra: str) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from convlens.cli import main
+from convlens.cli import main as cli
 from convlens.errors import CheckpointError
 from convlens.train import load_checkpoint
 
@@ -13,13 +13,6 @@ MISSING = (
     "no run directory or checkpoint at 'runs/nope'; give the folder that `convlens train` "
     "wrote, or a checkpoint's NAME.json."
 )
-
-
-def cli(argv: list[str]) -> int:
-    try:
-        return main(argv)
-    except SystemExit as stop:  # argparse's errors
-        return int(stop.code or 0)
 
 
 @pytest.mark.parametrize(

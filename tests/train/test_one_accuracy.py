@@ -16,16 +16,9 @@ import re
 
 import pytest
 
-from convlens.cli import main
+from convlens.cli import main as cli
 
 SPEC = "conv3x3x8p1-bn-pool2-fc10"
-
-
-def cli(argv: list[str]) -> int:
-    try:
-        return main(argv)
-    except SystemExit as stop:
-        return int(stop.code or 0)
 
 
 @pytest.fixture(scope="module")

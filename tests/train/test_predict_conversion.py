@@ -9,15 +9,8 @@ import pytest
 from PIL import Image
 
 from convlens.build import build_model
-from convlens.cli import main
+from convlens.cli import main as cli
 from convlens.train.checkpoint import save_checkpoint
-
-
-def cli(argv: list[str]) -> int:
-    try:
-        return main(argv)
-    except SystemExit as stop:  # argparse's errors
-        return int(stop.code or 0)
 
 
 @pytest.fixture(scope="module")

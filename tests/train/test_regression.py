@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from convlens.build import build_model
-from convlens.cli import main
+from convlens.cli import main as cli
 from convlens.data.tensors import TensorData
 from convlens.errors import ConfigError
 from convlens.train import TrainConfig, evaluate, fit, load_checkpoint
@@ -142,13 +142,6 @@ def test_regression_refuses_label_smoothing_naming_the_setting():
 
 
 # --- the command line -------------------------------------------------------------------------
-
-
-def cli(argv: list[str]) -> int:
-    try:
-        return main(argv)
-    except SystemExit as stop:  # argparse's errors
-        return int(stop.code or 0)
 
 
 FAST = ["--precision", "float32", "--device", "cpu", "--verbose", "0", "--no-report"]
