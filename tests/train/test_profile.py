@@ -89,6 +89,13 @@ def test_matmul_peak_is_measured():
     assert peaks.float32 > 0 and peaks.bfloat16 > 0 and peaks.size == 128
 
 
+def test_the_matrices_grow_only_while_a_product_is_quick():
+    # a product slower than the budget stops the doubling at once: 128 x 128, never 4096
+    assert matmul_peaks(size=4096, repeats=1, budget=0.0).size == 128
+    # with time to spare they double up to the size asked for: 128, then 256
+    assert matmul_peaks(size=256, repeats=1, budget=float("inf")).size == 256
+
+
 def test_a_real_recipe_step_is_taken_apart(tmp_path):
     p = profile_training("digits", "fast", warmup=2, steps=3, peaks=False)
     kinds = {k.kind: k for k in p.kinds}
