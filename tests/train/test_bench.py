@@ -130,3 +130,46 @@ def test_the_adam_loop_is_a_fourth_column_with_its_own_ratios():
     bursts = next(line for line in table.splitlines() if "alternating" in line).split()
     assert bursts[-3:] == ["900", "3,600", "4.00x"]
     assert "Adam lr 1e-3" in table
+
+
+def test_the_time_to_a_target_of_sized_runs_is_the_shortest_run_that_reached_it():
+    from convlens.train.bench import SizedRun, time_to_sized
+
+    runs = [SizedRun(2.0, 24.0, 0.925), SizedRun(1.0, 12.0, 0.899), SizedRun(1.25, 15.0, 0.905)]
+    assert time_to_sized(runs, 0.9) == (15.0, 1.25)  # 1 epoch ended at 89.9%, under the target
+    assert time_to_sized(runs, 0.92) == (24.0, 2.0)
+    seconds, epochs = time_to_sized(runs, 0.95)
+    assert math.isinf(seconds) and math.isnan(epochs)
+
+
+def test_sized_runs_are_whole_runs_of_each_length_with_ratios_against_the_peers():
+    from convlens.train.bench import Comparison, SizedRun, sized_runs
+
+    data = image_data(n=64)
+    config = TrainConfig(epochs=3, batch_size=16, precision="float32", device="cpu", verbose=0)
+
+    def make():
+        torch.manual_seed(0)
+        return build_model("conv3x3x4-pool2-fc3", data.in_shape)
+
+    runs = sized_runs(make, data, data, config, (1.0, 2.0))
+    assert [r.epochs for r in runs] == [1.0, 2.0] and all(r.train_seconds > 0 for r in runs)
+    assert all(0.0 <= r.test_acc <= 1.0 for r in runs)
+    # the table's sentence: the shortest run at or over 90% (1.25 epochs, 15 s) against each peer
+    adam = SpeedResult("Adam loop", 800.0, 75.0, [0.85, 0.91], [37.5, 75.0], epochs=2)
+    peer = SpeedResult("p", 1000.0, 30.0, [0.8, 0.92], [10.0, 20.0], epochs=2)
+    ours = SpeedResult("c", 4000.0, 7.5, [0.85, 0.93], [3.75, 7.5], epochs=2)
+    sized = [SizedRun(1.0, 12.0, 0.899), SizedRun(1.25, 15.0, 0.905)]
+    text = format_comparison(Comparison(None, peer, ours, adam=adam, sized=sized), 0.9)
+    line = next(line for line in text.splitlines() if "shortest such run" in line)
+    assert "(1.25 epochs): 15.0 s, 5.00x vs Adam loop, 1.33x vs p" in line  # 75/15, 20/15
+    assert "1 epoch: 89.90% after 12.0 s" in text
+
+
+def test_bench_refuses_lengths_that_are_not_epochs(capsys):
+    from convlens.cli import main
+
+    for text in ("1,x", "0", "1,-2"):
+        assert main(["bench", "--sized", text]) == 2
+        err = capsys.readouterr().err
+        assert "--sized" in err and len(err.strip().splitlines()) == 1

@@ -54,6 +54,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "machine conditions (default: 3; 0 = none)",
     )
     parser.add_argument(
+        "--sized",
+        type=_lengths,
+        default=(),
+        metavar="E1,E2,...",
+        help="also train the recipe shortened to each of these epochs (one-cycle runs sized to "
+        "end at the target) and time the shortest that reaches it, e.g. 1,1.25,1.5,2",
+    )
+    parser.add_argument(
         "--budget-seeds",
         type=int,
         default=0,
@@ -116,7 +124,9 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"{args.data}: {len(train):,} training examples, {args.epochs:g} epochs, model {recipe.model}"
     )
-    result = compare(new_model, train, test, config, args.target, args.tutorial_epochs, args.rounds)
+    result = compare(
+        new_model, train, test, config, args.target, args.tutorial_epochs, args.rounds, args.sized
+    )
     print(format_comparison(result, args.target))
     if args.budget_seeds:
         runs = [budget_run(args.data, seed, args.recipe) for seed in range(args.budget_seeds)]
@@ -128,6 +138,21 @@ def run(args: argparse.Namespace) -> int:
         acc = statistics.median(r.test_acc for r in runs)
         print(f"median of {len(runs)} seeds: {100 * acc:.2f}% test accuracy, {wall:.1f} s wall")
     return 0
+
+
+def _lengths(text: str) -> tuple[float, ...]:
+    """'1,1.5,2' as epochs, each positive."""
+    try:
+        lengths = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a list of epochs such as 1,1.5,2"
+        ) from None
+    if not lengths or min(lengths) <= 0 or not all(map(math.isfinite, lengths)):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: every length must be a positive number of epochs"
+        )
+    return lengths
 
 
 def format_comparison(c: Comparison, target: float) -> str:
@@ -174,7 +199,33 @@ def format_comparison(c: Comparison, target: float) -> str:
         rows.append([f"images/s, {rounds} alternating bursts", *cells, *ratios])
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     table = [("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()) for r in rows]
-    return "\n".join(table + _notes(c))
+    return "\n".join(table + _sized_lines(c, target) + _notes(c))
+
+
+def _sized_lines(c: Comparison, target: float) -> list[str]:
+    """The recipe shortened to each length: where each ended, and the shortest to the target."""
+    from convlens.train.bench import time_to_sized
+
+    if not c.sized:
+        return []
+    ends = "; ".join(
+        f"{r.epochs:g} epoch{'' if r.epochs == 1 else 's'}: {100 * r.test_acc:.2f}% after "
+        f"{r.train_seconds:.1f} s"
+        for r in c.sized
+    )
+    seconds, epochs = time_to_sized(c.sized, target)
+    lines = ["", f"convlens, one-cycle runs sized to end at a target: {ends}"]
+    if not math.isfinite(seconds):
+        return [*lines, f"no sized run reached {100 * target:g}%"]
+    peers = [r for r in (c.tutorial, c.adam, c.same_recipe) if r is not None]
+    ratios = ", ".join(f"{_ratio(p.time_to(target), seconds)} vs {p.name}" for p in peers)
+    return [
+        *lines,
+        f"to {100 * target:g}% test with the shortest such run ({epochs:g} epoch"
+        f"{'' if epochs == 1 else 's'}): "
+        f"{seconds:.1f} s, {ratios}",
+        "",
+    ]
 
 
 def _notes(c: Comparison) -> list[str]:
