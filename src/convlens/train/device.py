@@ -8,8 +8,11 @@
   on older CUDA GPUs, float32 elsewhere. On an AVX512-BF16 CPU a small conv net trains about 1.7x
   faster in bf16 than in float32, 2.8x with channels-last as well (measured: a 3-conv BN net on
   28x28 inputs, batch 256, 2 cores of an AVX512-BF16 EPYC; 167 ms -> 100 ms -> 60 ms per step).
-- channels-last: on with a reduced precision for 2-D convolutions, where oneDNN and cuDNN have
-  their fastest NHWC kernels.
+- channels-last: on for 2-D convolutions with a reduced precision, where oneDNN and cuDNN have
+  their fastest NHWC kernels, and on the CPU in float32 as well: on 2 cores of an AVX2-only EPYC
+  (Zen 3, no AVX-512) the Fashion-MNIST `fast` recipe trained at 2,572 images/s in channels-last
+  against 1,659 in NCHW (1.55x, medians of 3 alternating one-epoch runs on 7,680 images,
+  2026-12-06); NCHW max-pooling alone took a fifth of its float32 step.
 """
 
 from __future__ import annotations
@@ -96,7 +99,8 @@ def choose_hardware(config: TrainConfig, ndim: int) -> Hardware:
     device = resolve_device(config.device)
     precision = resolve_precision(config.precision, device)
     if config.channels_last == "auto":
-        channels_last = ndim == 2 and precision != "float32" and device.type != "mps"
+        reduced = precision != "float32"
+        channels_last = ndim == 2 and device.type != "mps" and (reduced or device.type == "cpu")
     else:
         channels_last = config.channels_last == "on"
     if channels_last and ndim != 2:
