@@ -17,6 +17,16 @@ from convlens.train.bench import (
 )
 
 
+def _tiny_models(data):
+    """A maker of identically initialised small conv nets for ``data``."""
+
+    def make():
+        torch.manual_seed(0)
+        return build_model("conv3x3x4-pool2-fc3", data.in_shape)
+
+    return make
+
+
 def test_the_per_sample_dataset_yields_what_float_x_gives():
     data = image_data(n=16)
     dataset = PerSampleDataset(data)
@@ -59,9 +69,7 @@ def test_compare_runs_the_three_loops_on_the_same_model():
     data = image_data(n=64)
     config = TrainConfig(epochs=2, batch_size=16, precision="float32", device="cpu", verbose=0)
 
-    def make():
-        torch.manual_seed(0)
-        return build_model("conv3x3x4-pool2-fc3", data.in_shape)
+    make = _tiny_models(data)
 
     result = compare(make, data, data, config, target=1.01, tutorial_epochs=2, rounds=2)
     assert result.tutorial is not None
@@ -148,9 +156,7 @@ def test_sized_runs_are_whole_runs_of_each_length_with_ratios_against_the_peers(
     data = image_data(n=64)
     config = TrainConfig(epochs=3, batch_size=16, precision="float32", device="cpu", verbose=0)
 
-    def make():
-        torch.manual_seed(0)
-        return build_model("conv3x3x4-pool2-fc3", data.in_shape)
+    make = _tiny_models(data)
 
     runs = sized_runs(make, data, data, config, (1.0, 2.0))
     assert [r.epochs for r in runs] == [1.0, 2.0] and all(r.train_seconds > 0 for r in runs)

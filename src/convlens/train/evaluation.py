@@ -23,7 +23,7 @@ from torch import nn
 from convlens.errors import ConfigError
 from convlens.torchutil import eval_mode
 from convlens.train.config import TrainConfig
-from convlens.train.device import Hardware, choose_hardware, resolve_device, resolve_precision
+from convlens.train.device import Hardware, choose_hardware, resolve_device
 
 
 def _batches(x: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
@@ -171,10 +171,8 @@ def scoring_config(
 
 def describe_scoring(config: TrainConfig, ndim: int = 2) -> str:
     """How ``config`` scores data, in words: "bfloat16 autocast, channels-last, flip TTA"."""
-    device = resolve_device(config.device)
-    precision = resolve_precision(config.precision, device)
-    hw = choose_hardware(dataclasses.replace(config, threads=0), ndim)
-    words = [precision if precision == "float32" else f"{precision} autocast"]
+    hw = choose_hardware(dataclasses.replace(config, threads=0), ndim)  # threads: leave them be
+    words = [hw.precision if hw.precision == "float32" else f"{hw.precision} autocast"]
     if hw.channels_last:
         words.append("channels-last")
     words.append("flip TTA" if config.tta else "no TTA")
