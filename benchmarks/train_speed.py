@@ -22,6 +22,8 @@ It prints, in one run and side by side:
 2. `convlens train --recipe fast` end to end (start-up, loading, training, testing) for 3 seeds:
    Fashion-MNIST, goal at least 93.5% test accuracy within 60 s (median);
    MNIST-1D, goal at least 98% within 10 s (median).
+3. The NumPy engine's convolutions against torch's, layer by layer (convlens.scratch.speed, as
+   `convlens bench --numpy` prints them): goal within 3x of torch on every layer.
 """
 
 from __future__ import annotations
@@ -114,11 +116,21 @@ def main() -> int:
     print(format_profile(profile_training("fashion-mnist", "fast")))
     if args.quick:
         side_by_side(1, 10000, min(args.tutorial_epochs, 2), min(args.rounds, 3), ())
+        numpy_engine()
         return 0
     recipe_epochs = get_recipe("fashion-mnist", "fast").settings["epochs"]
     side_by_side(args.epochs or recipe_epochs, 0, args.tutorial_epochs, args.rounds, SIZED)
     budgets(args.seeds)
+    numpy_engine()
     return 0
+
+
+def numpy_engine() -> None:
+    from convlens.scratch.speed import format_layers, time_layers
+
+    print("\n## NumPy engine against torch, per layer")
+    rows, limited = time_layers(64, 1)
+    print(format_layers(rows, 64, 1, limited))
 
 
 if __name__ == "__main__":

@@ -80,6 +80,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--profile-steps", type=int, default=20, help="steps to profile (default: 20)"
     )
+    parser.add_argument(
+        "--numpy",
+        action="store_true",
+        help="also time the NumPy engine's convolutions against torch's, layer by layer, "
+        "forward and backward on one thread (goal: within 3x on every layer)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -108,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
             args.data, args.recipe, steps=args.profile_steps, root=args.data_dir
         )
         print(format_profile(found))
+        _numpy_table(args.numpy)
         return 0
     recipe = get_recipe(args.data, args.recipe)
     train = load_dataset(args.data, "train", root=args.data_dir)
@@ -137,7 +144,20 @@ def run(args: argparse.Namespace) -> int:
         wall = statistics.median(r.wall_seconds for r in runs)
         acc = statistics.median(r.test_acc for r in runs)
         print(f"median of {len(runs)} seeds: {100 * acc:.2f}% test accuracy, {wall:.1f} s wall")
+    _numpy_table(args.numpy)
     return 0
+
+
+def _numpy_table(wanted: bool) -> None:
+    """The NumPy engine's convolutions against torch's (convlens.scratch.speed), when asked."""
+    if not wanted:
+        return
+    from convlens.scratch.speed import format_layers, time_layers
+
+    batch, threads = 64, 1
+    rows, limited = time_layers(batch, threads)
+    print("\nNumPy engine (convlens.scratch, im2col) against torch, per layer:")
+    print(format_layers(rows, batch, threads, limited))
 
 
 def _lengths(text: str) -> tuple[float, ...]:
