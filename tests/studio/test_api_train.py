@@ -120,7 +120,10 @@ def test_bad_settings_are_refused_before_anything_starts(tmp_path):
     with client(tmp_path / "runs") as c:
         unknown = c.post("/api/train", json={"model": SPEC, "data": "digits", "epochz": 1})
         wrong = c.post("/api/train", json={"model": SPEC, "data": "digits", "lr": "fast"})
+        good = c.post("/api/train", json={"data": "digits", "recipe": "good"})  # Fashion-MNIST's
         nothing = c.post("/api/train/pause").json()
     assert unknown.status_code == 400 and "epochz" in unknown.json()["error"]
     assert wrong.status_code == 400 and "lr" in wrong.json()["error"]
+    assert good.status_code == 400
+    assert good.json()["error"] == "recipe 'good' has no entry for 'digits'; it exists for fashion-mnist."
     assert nothing == {"state": "idle"}

@@ -206,7 +206,7 @@ function showSettings(config) {
   for (const [id, field] of Object.entries(SETTINGS)) {
     if (config[field] !== undefined && config[field] !== null) $(id).value = config[field];
   }
-  $("train-recipe").value = config.recipe === "fast" ? "fast" : "";
+  $("train-recipe").value = ["fast", "good"].includes(config.recipe) ? config.recipe : "";
   typed = true;
 }
 
