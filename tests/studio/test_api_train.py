@@ -125,5 +125,8 @@ def test_bad_settings_are_refused_before_anything_starts(tmp_path):
     assert unknown.status_code == 400 and "epochz" in unknown.json()["error"]
     assert wrong.status_code == 400 and "lr" in wrong.json()["error"]
     assert good.status_code == 400
-    assert good.json()["error"] == "recipe 'good' has no entry for 'digits'; it exists for fashion-mnist."
+    assert (
+        good.json()["error"]
+        == "recipe 'good' has no entry for 'digits'; it exists for fashion-mnist."
+    )
     assert nothing == {"state": "idle"}
