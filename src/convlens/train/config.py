@@ -84,6 +84,13 @@ class TrainConfig:
     label_smoothing: float = field(default=0.0, metadata={"help": "0 = hard targets"})
     grad_clip: float = field(default=0.0, metadata={"help": "max global gradient norm; 0 = off"})
     # --- augmentation of training batches (done on the device, a whole batch at once)
+    whiten: bool = field(
+        default=False,
+        metadata={
+            "help": "start the first convolution as fixed patch-whitening filters computed from "
+            "the training images"
+        },
+    )
     flip: bool = field(default=False, metadata={"help": "random horizontal flips"})
     crop: int = field(default=0, metadata={"help": "random translation by up to this many pixels"})
     tta: bool = field(

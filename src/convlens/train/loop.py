@@ -156,8 +156,15 @@ def _prepare(
     if not resume:
         torch.manual_seed(config.seed)  # dropout masks; resume restores the generator instead
     hw = choose_hardware(config, len(data.in_shape) - 1)
-    net = _place(model, hw, config)
     x = data.float_x(device=hw.device)
+    if config.whiten:  # before _place: a DDP wrapper must see the layer already frozen
+        from convlens.train.whiten import freeze_first_conv, whiten_first_conv
+
+        if resume:
+            freeze_first_conv(model)  # the whitened weights come back with the saved state
+        else:
+            whiten_first_conv(model, x)
+    net = _place(model, hw, config)
     _check_task(model, config, hw, x, (data, val, test))
     batch_size = min(config.batch_size, len(x))
     distributed.local_batch_size(batch_size, world)  # batch_size is global: W equal shards
