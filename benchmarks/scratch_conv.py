@@ -24,9 +24,8 @@ from convlens.scratch.conv import conv2d_naive, conv2d_naive_backward
 from convlens.scratch.speed import (
     best_times,
     conv_case,
-    format_layers,
+    layer_report,
     scratch_conv_step,
-    time_layers,
     torch_conv_step,
 )
 
@@ -48,8 +47,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
     print(f"torch {torch.__version__}, numpy {np.__version__}; best of {args.repeat}")
-    rows, limited = time_layers(args.batch, args.threads, args.repeat)
-    print(format_layers(rows, args.batch, args.threads, limited))
+    print(layer_report(args.batch, args.threads, args.repeat))
     print()
     torch.set_num_threads(args.threads)
     with threadpool_limits(args.threads, user_api="blas"):

@@ -126,11 +126,10 @@ def main() -> int:
 
 
 def numpy_engine() -> None:
-    from convlens.scratch.speed import format_layers, time_layers
+    from convlens.scratch.speed import layer_report
 
     print("\n## NumPy engine against torch, per layer")
-    rows, limited = time_layers(64, 1)
-    print(format_layers(rows, 64, 1, limited))
+    print(layer_report())
 
 
 if __name__ == "__main__":

@@ -16,3 +16,15 @@ def seq() -> TensorData:
 @pytest.fixture
 def images() -> TensorData:
     return image_data()
+
+
+@pytest.fixture
+def fashion_mnist() -> None:
+    """Skip the test where Fashion-MNIST is not installed (Debian's dataset-fashion-mnist)."""
+    from convlens.data import load_dataset
+    from convlens.errors import DataError
+
+    try:
+        load_dataset("fashion-mnist", "test")
+    except DataError:
+        pytest.skip("Fashion-MNIST is not installed")

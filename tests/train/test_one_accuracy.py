@@ -97,15 +97,8 @@ def test_recorded_scoring_survives_another_machine_default():
 
 
 @pytest.mark.slow
-def test_demo_shift_curve_starts_at_the_table_accuracy(tmp_path):
+def test_demo_shift_curve_starts_at_the_table_accuracy(tmp_path, fashion_mnist):
     """On Fashion-MNIST (10,000 test images) the curve once used only the first 2,000."""
-    from convlens.data import load_dataset
-    from convlens.errors import DataError
-
-    try:
-        load_dataset("fashion-mnist", "test")
-    except DataError:
-        pytest.skip("Fashion-MNIST is not installed")
     out = tmp_path / "demo"
     assert cli(["demo", "--data", "fashion-mnist", "--quick", "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import torch
 
 from convlens.build import build_model
@@ -43,14 +42,7 @@ def test_good_on_a_data_set_without_it_names_where_it_exists(capsys):
     assert len(err.strip().splitlines()) == 1
 
 
-def test_train_recipe_good_records_the_wide_model(tmp_path):
-    from convlens.data import load_dataset
-    from convlens.errors import DataError
-
-    try:
-        load_dataset("fashion-mnist", "test")
-    except DataError:
-        pytest.skip("Fashion-MNIST is not installed")
+def test_train_recipe_good_records_the_wide_model(tmp_path, fashion_mnist):
     out = tmp_path / "good"
     argv = ["train", "--recipe", "good", "--data", "fashion-mnist", "--epochs", "0.005"]
     argv += ["--out", str(out), "--verbose", "0", "--no-report"]

@@ -152,12 +152,10 @@ def _numpy_table(wanted: bool) -> None:
     """The NumPy engine's convolutions against torch's (convlens.scratch.speed), when asked."""
     if not wanted:
         return
-    from convlens.scratch.speed import format_layers, time_layers
+    from convlens.scratch.speed import layer_report
 
-    batch, threads = 64, 1
-    rows, limited = time_layers(batch, threads)
     print("\nNumPy engine (convlens.scratch, im2col) against torch, per layer:")
-    print(format_layers(rows, batch, threads, limited))
+    print(layer_report())
 
 
 def _lengths(text: str) -> tuple[float, ...]:

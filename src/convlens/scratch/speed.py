@@ -146,6 +146,12 @@ def time_layers(
     return rows, limited
 
 
+def layer_report(batch: int = 64, threads: int = 1, repeat: int = 7) -> str:
+    """Time every layer of ``LAYERS`` and return the table with its verdict."""
+    rows, limited = time_layers(batch, threads, repeat)
+    return format_layers(rows, batch, threads, limited)
+
+
 def geometric_mean(values: Sequence[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values))
 

@@ -46,15 +46,16 @@ def patch_covariance(x: torch.Tensor, conv: nn.Conv2d) -> tuple[torch.Tensor, to
     if height < 1 or width < 1:
         raise ConfigError(f"whiten: the images are smaller than the first layer's {kernel} kernel.")
     n = max(1, min(len(x), MAX_IMAGES, MAX_PATCHES // (height * width)))
+    d = conv.in_channels * kernel[0] * kernel[1]
+    sums = torch.zeros(d, dtype=torch.float64, device=x.device)
+    outer = torch.zeros(d, d, dtype=torch.float64, device=x.device)
     count = 0
-    sums = outer = None
     for chunk in x[:n].split(256):
-        cols = nn.functional.unfold(chunk.float(), kernel, dilation=dilation)  # (b, d, L)
-        patches = cols.transpose(1, 2).reshape(-1, cols.shape[1]).double()
-        sums = patches.sum(0) if sums is None else sums + patches.sum(0)
-        outer = patches.T @ patches if outer is None else outer + patches.T @ patches
+        cols = nn.functional.unfold(chunk, kernel, dilation=dilation)  # (b, d, L)
+        patches = cols.transpose(1, 2).reshape(-1, d).double()
+        sums += patches.sum(0)
+        outer += patches.T @ patches
         count += len(patches)
-    assert sums is not None and outer is not None
     mean = sums / count
     return mean, outer / count - torch.outer(mean, mean)
 
@@ -79,11 +80,9 @@ def whiten_first_conv(model: nn.Module, x: torch.Tensor) -> nn.Conv2d:
     conv.weight[keep : 2 * keep] = -filters
     if conv.bias is not None:
         conv.bias[: 2 * keep] = 0
-    freeze_first_conv(model)
-    return conv
+    return conv.requires_grad_(False)
 
 
 def freeze_first_conv(model: nn.Module) -> None:
     """Keep the first convolution fixed (a resumed run restores its whitened weights)."""
-    for p in first_conv(model).parameters():
-        p.requires_grad_(False)
+    first_conv(model).requires_grad_(False)
