@@ -35,7 +35,7 @@ from torch import nn
 from convlens.train.config import TrainConfig
 from convlens.train.evaluation import evaluate
 from convlens.train.loop import fit, training_flops
-from convlens.train.optim import lr_factor, make_optimizer, set_lr
+from convlens.train.optim import lr_factor, set_lr, torch_optimizer
 
 # The training settings of the PyTorch tutorials. "Training a Classifier" steps
 # ``optim.SGD(lr=0.001, momentum=0.9)`` on plain cross-entropy; the Fashion-MNIST tutorials
@@ -130,7 +130,7 @@ def tutorial_fit(
         drop_last=True,
         generator=torch.Generator().manual_seed(config.seed),
     )
-    optimizer = make_optimizer(model, config)
+    optimizer = torch_optimizer(model, config)  # torch.optim's, as a plain loop has
     steps_per_epoch = len(loader)
     epochs = math.ceil(config.epochs)
     total = round(config.epochs * steps_per_epoch)

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -96,7 +96,10 @@ def fit(
         run = _prepare(model, data, config or TrainConfig(), val, test, run_dir, resume, hooks)
         return _train(run)
     finally:
-        torch.use_deterministic_algorithms(previous)  # the setting is global; leave it as found
+        # the setting is global; leave it as found (and set it only on a change: the call imports
+        # torch._dynamo, about 1.4 s)
+        if torch.are_deterministic_algorithms_enabled() != previous:
+            torch.use_deterministic_algorithms(previous)
 
 
 def _train(run: Run) -> History:
@@ -386,16 +389,18 @@ def _train_step(
     if not math.isfinite(value):
         return value, 0.0  # nothing is applied: the weights stay those of the last good step
     optimizer = state.optimizer
+    # GradScaler's annotations name torch's Optimizer; it uses only param_groups and step()
+    scaled = cast(Any, optimizer)
     optimizer.zero_grad(set_to_none=True)
     if state.scaler is not None:
         state.scaler.scale(loss).backward()
-        state.scaler.unscale_(optimizer)
+        state.scaler.unscale_(scaled)
     else:
         loss.backward()
     if config.grad_clip:
         nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
     if state.scaler is not None:
-        state.scaler.step(optimizer)
+        state.scaler.step(scaled)
         state.scaler.update()
     else:
         optimizer.step()

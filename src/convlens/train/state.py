@@ -24,6 +24,7 @@ from torch import nn
 from convlens.errors import CheckpointError
 from convlens.train.checkpoint import FORMAT, load_weights, read_pair, versions, write_pair
 from convlens.train.config import TrainConfig, from_dict
+from convlens.train.optim import Optimizer
 
 # what ``fit`` writes into a run directory (loop.py's docstring says what each file is for)
 RUN_FILES = (
@@ -38,7 +39,7 @@ class RunState:
     """The moving parts of a run, restored in place by ``load_state``."""
 
     model: nn.Module
-    optimizer: torch.optim.Optimizer
+    optimizer: Optimizer
     generator: torch.Generator  # data order and augmentation
     scaler: torch.amp.GradScaler | None = None
     step: int = 0  # optimiser steps taken in the whole run
