@@ -64,9 +64,10 @@ def _cifar(
 def _mnist1d(
     root: str | Path | None, download: bool, options: dict[str, Any]
 ) -> tuple[Splits, tuple[str, ...]]:
-    from convlens.data.mnist1d import CLASSES, Mnist1dConfig, generate
+    from convlens.data.mnist1d import CLASSES, Mnist1dConfig, load_or_generate
+    from convlens.data.sources import cache_dir
 
-    splits = generate(Mnist1dConfig.from_options(options))
+    splits = load_or_generate(Mnist1dConfig.from_options(options), cache_dir() / "mnist1d")
     # (N, L) float64 -> (N, 1, L) float32: one channel, ready for Conv1d.
     return {s: (x[:, None, :].astype(np.float32), y) for s, (x, y) in splits.items()}, CLASSES
 
