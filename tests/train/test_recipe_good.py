@@ -1,4 +1,4 @@
-"""`--recipe good`: Fashion-MNIST's wider network for more epochs; other data sets say where it exists."""
+"""`--recipe good`: Fashion-MNIST's wider network; other data sets say where it exists."""
 
 from __future__ import annotations
 
@@ -16,20 +16,37 @@ def _conv_channels(model: torch.nn.Module) -> list[int]:
     return [m.out_channels for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
 
 
-def test_good_is_fast_one_and_a_half_times_as_wide_and_longer():
+def test_good_is_one_and_a_half_times_as_wide_after_a_whitened_first_layer():
     fast, good = get_recipe("fashion-mnist", "fast"), get_recipe("fashion-mnist", "good")
     assert "good" in list_recipes()
     narrow = build_model(fast.model, (1, 28, 28))
     wide = build_model(good.model, (1, 28, 28))
     assert _conv_channels(narrow) == [32, 64, 128]
-    assert _conv_channels(wide) == [48, 96, 192]  # multiples of 16, as oneDNN's blocks like
+    # good's first layer is whitened whole: 9 directions of a 3x3 one-channel patch, +w and -w
+    assert _conv_channels(wide) == [18, 96, 192]
+    assert fast.settings["whiten"] and good.settings["whiten"]
     with torch.no_grad():
         assert wide(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
-    # the weights of 3x3 convolutions grow with in x out channels: 2.25x, except the first layer
+    # 3x3 weights grow with in x out channels: 2.25x in the third block
     conv_weights = [m.weight.numel() for m in wide.modules() if isinstance(m, torch.nn.Conv2d)]
-    assert conv_weights == [9 * 1 * 48, 9 * 48 * 96, 9 * 96 * 192]
-    assert good.settings["epochs"] > fast.settings["epochs"]
+    assert conv_weights == [9 * 1 * 18, 9 * 18 * 96, 9 * 96 * 192]
+    assert good.settings["epochs"] >= fast.settings["epochs"]
     from_dict({"model": good.model, **good.settings})  # valid settings
+
+
+def test_the_good_first_layer_holds_whitening_filters_only():
+    from convlens.train.whiten import whiten_first_conv
+
+    model = build_model(get_recipe("fashion-mnist", "good").model, (1, 28, 28))
+    g = torch.Generator().manual_seed(0)
+    images = torch.nn.functional.avg_pool2d(torch.randn(64, 1, 30, 30, generator=g), 3, 1)
+    conv = whiten_first_conv(model, images)
+    w = conv.weight.detach().reshape(18, 9).double()
+    assert torch.equal(w[9:], -w[:9])
+    # the nine filters are orthogonal directions (eigenvectors, each scaled): no random one left
+    gram = w[:9] @ w[:9].T
+    off = gram - torch.diag(torch.diag(gram))
+    assert off.abs().max() < 1e-6 * torch.diag(gram).max()
 
 
 def test_good_on_a_data_set_without_it_names_where_it_exists(capsys):
@@ -48,5 +65,7 @@ def test_train_recipe_good_records_the_wide_model(tmp_path, fashion_mnist):
     argv += ["--out", str(out), "--verbose", "0", "--no-report"]
     assert cli(argv) == 0
     saved = json.loads((out / "config.json").read_text())
-    assert saved["recipe"] == "good" and saved["model"].startswith("conv3x3x48p1-pool2")
-    assert saved["epochs"] == 0.005 and saved["tta"] is True  # the flag wins; the rest is good's
+    assert saved["recipe"] == "good" and saved["model"] == get_recipe("fashion-mnist", "good").model
+    assert (
+        saved["epochs"] == 0.005 and saved["tta"] is True and saved["whiten"] is True
+    )  # the flag wins; the rest is good's
