@@ -48,18 +48,18 @@ class Recipe:
 # (median 92.61%), same machine and hour. Whitening 5x5 patches instead (16 directions, 32 filters)
 # gave 92.76% and 92.69% (seeds 0, 1): 3x3 it is.
 # A 1-channel 3x3 patch has only 9 directions, so whitening fills 18 of the 32 first filters and
-# the other 14 stay random. With 18 filters the first block is 7% cheaper per step
-# (benchmarks/fashion_widths.py, 17:39 UTC: 139.2 against 149.7 ms; 16 filters 0.82x) but learns
+# the other 14 stay random. With 18 filters a step is 7-9% cheaper (benchmarks/fashion_widths.py,
+# 2026-12-06 18:14 UTC: 72.7 against 80.0 ms; 16 filters 0.77x) but the network learns
 # no faster (AVX2-only EPYC, float32, seeds 0-2, 2026-12-06, all whitened): 18-64-128 for 3.75
 # epochs 93.05%, 92.90%, 92.90%; for 6 epochs 93.42%, 93.37%, 93.32%; for 8 epochs 93.63%, 93.61%,
 # 93.73% (about 2x this recipe's time); this network for 5 epochs 93.24%, 93.27%, 93.42%. So 93.5%
 # costs about twice this recipe's time here, and `fast` stays the 3.75-epoch recipe.
 _FASHION = "conv3x3x32p1-pool2-bn-relu-conv3x3x64p1-pool2-bn-relu-conv3x3x128p1-pool2-bn-relu-fc10"
 # The `good` recipe: 18 whitened first filters, the next blocks one and a half times as wide (96
-# and 192 filters), 8 epochs: about 2.5x the time of `fast` (a step 1.16x `fast`'s in
-# benchmarks/fashion_widths.py). Same machine, seeds 0 and 1: 93.73% and 93.98%, against 93.63%
-# and 93.61% for 18-64-128 over the same 8 epochs. The earlier `good` (48-96-192, no whitening, 6
-# epochs, about 2.9x `fast`'s time) gave 93.65%, 93.60%, 93.53%.
+# and 192 filters), 8 epochs: about 3.5x the time of `fast` (a step costs 1.66x `fast`'s in
+# benchmarks/fashion_widths.py at 18:14 UTC). Same machine, seeds 0 and 1: 93.73% and 93.98%,
+# against 93.63% and 93.61% for 18-64-128 over the same 8 epochs. The earlier `good` (48-96-192,
+# no whitening, 6 epochs: a step 2.25x `fast`'s, so 3.6x its time) gave 93.65%, 93.60%, 93.53%.
 _FASHION_WIDE = (
     "conv3x3x18p1-pool2-bn-relu-conv3x3x96p1-pool2-bn-relu-conv3x3x192p1-pool2-bn-relu-fc10"
 )
