@@ -108,6 +108,22 @@ def test_a_real_recipe_step_is_taken_apart(tmp_path):
     assert p.batch_size == 64 and p.step_ms > 0
 
 
+def test_a_frozen_first_convolution_has_no_backward_flops():
+    from convlens.build import build_model
+    from convlens.train.profile import _macs_by_kind
+    from convlens.train.whiten import freeze_first_conv
+
+    model = build_model("conv3x3x4p1-pool2-bn-relu-conv3x3x8p1-fc3", (1, 8, 8))
+    # conv1 8*8 positions x 9 x 1 x 4 = 2,304 MACs; conv2 on 4x4: 16 x 9 x 4 x 8 = 4,608; fc 128 x 3
+    assert _macs_by_kind(model, (1, 8, 8)) == (2304 + 4608, 384, 0)
+    freeze_first_conv(model)  # as whiten leaves it: no weight gradient and no input gradient
+    assert _macs_by_kind(model, (1, 8, 8)) == (2304 + 4608, 384, 2304)
+    model.conv2.requires_grad_(
+        False
+    )  # frozen, but after trainable BN: its input gradient is needed
+    assert _macs_by_kind(model, (1, 8, 8))[2] == 2304
+
+
 def test_the_command_prints_the_table(capsys):
     assert main(["bench", "--profile", "--data", "digits", "--profile-steps", "2"]) == 0
     out = capsys.readouterr().out

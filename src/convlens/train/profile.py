@@ -6,8 +6,9 @@ ATen operation's own time (its self time: children excluded) is put in one kind 
 forward, convolution backward, pooling, batch norm, ...); what the operations do not account for
 is Python, the profiler's own bookkeeping and waiting. The convolutions' and linear layers' FLOPs
 come from the summary's MACs for the batch (forward 2 x MACs, backward twice the forward: the
-gradients of the input and of the weights), so each kind's achieved FLOP/s can be set against
-the machine's matrix-multiply peak, which ``matmul_peaks`` measures in the same process.
+gradients of the input and of the weights; none for a frozen first convolution, as ``whiten``
+leaves it), so each kind's achieved FLOP/s can be set against the machine's matrix-multiply
+peak, which ``matmul_peaks`` measures in the same process.
 
 The profiler costs a few microseconds per operation, so the profiled step is a little slower than
 an unprofiled one; the step time printed beside the table is measured without it.
@@ -174,14 +175,26 @@ def split_by_kind(events: Any, steps: int, wall_ms: float) -> tuple[dict[str, fl
     return per_kind, top
 
 
-def _macs_by_kind(model: nn.Module, in_shape: tuple[int, ...]) -> tuple[float, float]:
-    """Forward MACs of one example in convolutions and in linear layers."""
+def _macs_by_kind(model: nn.Module, in_shape: tuple[int, ...]) -> tuple[float, float, float]:
+    """Forward MACs of one example in convolutions and in linear layers, and the MACs of the
+    convolutions that have no backward: frozen ones before any trainable parameter (the layer
+    ``whiten`` fixes), which need neither a weight gradient nor an input gradient."""
     from convlens.analysis.trace import trace_rows
 
     rows, _ = trace_rows(model, in_shape, meta=False, flop_counter=False)
     conv = float(sum(r.macs for r in rows if "conv" in r.kind))
     linear = float(sum(r.macs for r in rows if "conv" not in r.kind))
-    return conv, linear
+    no_backward = 0.0
+    for r in rows:
+        try:
+            module = model.get_submodule(r.name)
+        except AttributeError:
+            break  # a row without a module of that name: count every backward, as before
+        if any(p.requires_grad for p in module.parameters()):
+            break
+        if "conv" in r.kind:
+            no_backward += r.macs
+    return conv, linear, no_backward
 
 
 def profile_training(
@@ -222,11 +235,11 @@ def profile_training(
     profiled_ms = window["seconds"] / steps * 1e3
     per_kind, top = split_by_kind(window["prof"].events(), steps, profiled_ms)
 
-    conv_macs, linear_macs = _macs_by_kind(model, tuple(train.in_shape))
+    conv_macs, linear_macs, frozen_macs = _macs_by_kind(model, tuple(train.in_shape))
     batch = config.batch_size
     flops = {
         "convolution forward": 2 * conv_macs * batch,
-        "convolution backward": 4 * conv_macs * batch,
+        "convolution backward": 4 * (conv_macs - frozen_macs) * batch,
         "linear (fc)": 6 * linear_macs * batch,
     }
     kinds = [KindTime(k, ms, flops.get(k, 0.0)) for k, ms in per_kind.items()]
@@ -235,7 +248,7 @@ def profile_training(
     return Profile(
         data=data, model=config.model, batch_size=batch, hardware=history.hardware,
         precision=precision, steps=steps, step_ms=plain_ms, profiled_step_ms=profiled_ms,
-        kinds=kinds, flops_per_step=6 * (conv_macs + linear_macs) * batch,
+        kinds=kinds, flops_per_step=sum(flops.values()),
         peaks=_best(before, matmul_peaks()) if before else None, top_ops=top,
     )  # fmt: skip
 
@@ -301,7 +314,7 @@ def format_profile(p: Profile, say: Callable[[float], str] | None = None) -> str
     ))  # fmt: skip
     lines.append(
         "FLOPs: convolution forward 2 x MACs x batch, backward twice that (input and weight "
-        "gradients), linear 6 x MACs x batch; MACs from the summary. Python and waiting: the "
-        "step's wall time that no ATen operation accounts for."
+        "gradients; none for a frozen first convolution), linear 6 x MACs x batch; MACs from the "
+        "summary. Python and waiting: the step's wall time that no ATen operation accounts for."
     )
     return "\n".join(line for line in lines if line)
