@@ -160,7 +160,7 @@ def generate(cfg: Mnist1dConfig = Mnist1dConfig()) -> dict[str, tuple[np.ndarray
     if cfg.shuffle:
         xs = xs[:, rng.permutation(cfg.final_seq_length)]
     xs = (xs - xs.mean()) / xs.std()
-    cut = int(len(ys) * cfg.train_split)
+    cut = _split_sizes(cfg)[0]
     return {"train": (xs[:cut], ys[:cut]), "test": (xs[cut:], ys[cut:])}
 
 
@@ -175,38 +175,40 @@ def cache_name(cfg: Mnist1dConfig) -> str:
     return f"mnist1d-{digest}.npz"
 
 
-def load_or_generate(
-    cfg: Mnist1dConfig, folder: Path | None
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def load_or_generate(cfg: Mnist1dConfig, folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """``generate(cfg)``, read from ``folder`` when an earlier call left its arrays there.
 
     Generating takes about 0.8 s on a 2-core CPU, reading the file about a millisecond. A file
     that cannot be read or does not hold what this config makes is generated and written again;
     a folder that cannot be written to only means the next call generates too.
     """
-    path = None if folder is None else folder / cache_name(cfg)
-    if path is not None and path.is_file():
-        cached = _read_cached(path, cfg)
-        if cached is not None:
-            return cached
+    path = folder / cache_name(cfg)
+    cached = _read_cached(path, cfg) if path.is_file() else None
+    if cached is not None:
+        return cached
     splits = generate(cfg)
-    if path is not None:
-        arrays: dict[str, Any] = {
-            f"{k}_{s}": a for s, pair in splits.items() for k, a in zip("xy", pair, strict=True)
-        }
+    arrays: dict[str, Any] = {
+        f"{k}_{s}": a for s, pair in splits.items() for k, a in zip("xy", pair, strict=True)
+    }
 
-        def write(tmp: Path) -> None:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, **arrays)
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
 
-        with contextlib.suppress(OSError):  # a read-only or full folder: generate next time
-            atomic_write(path, write)
+    with contextlib.suppress(OSError):  # a read-only or full folder: generate next time
+        atomic_write(path, write)
     return splits
 
 
+def _split_sizes(cfg: Mnist1dConfig) -> tuple[int, int]:
+    """(train, test) counts: the samples come in whole rounds of the ten classes."""
+    total = cfg.num_samples // len(_TEMPLATES) * len(_TEMPLATES)
+    train = int(total * cfg.train_split)
+    return train, total - train
+
+
 def _read_cached(path: Path, cfg: Mnist1dConfig) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
-    n_train = int(cfg.num_samples // 10 * 10 * cfg.train_split)
-    sizes = {"train": n_train, "test": cfg.num_samples // 10 * 10 - n_train}
+    sizes = dict(zip(("train", "test"), _split_sizes(cfg), strict=True))
     try:
         with np.load(path, allow_pickle=False) as f:
             splits = {s: (f[f"x_{s}"], f[f"y_{s}"]) for s in ("train", "test")}

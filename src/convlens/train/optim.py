@@ -34,11 +34,7 @@ class Optimizer:
     rule. Parameters without a gradient are skipped, as torch skips them."""
 
     def __init__(self, groups: Iterable[dict[str, Any]], **defaults: Any) -> None:
-        self.defaults = defaults
-        self.param_groups: list[dict[str, Any]] = []
-        for group in groups:
-            params = list(group["params"])
-            self.param_groups.append({**defaults, **group, "params": params})
+        self.param_groups = [{**defaults, **g, "params": list(g["params"])} for g in groups]
         self.state: dict[Tensor, dict[str, Any]] = {}
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -81,17 +77,15 @@ class Optimizer:
                 f"the saved state has {len(groups)} parameter groups, the optimiser "
                 f"{len(self.param_groups)}"
             )
-        for mine, theirs in zip(self.param_groups, groups, strict=True):
+        pairs = list(zip(self.param_groups, groups, strict=True))
+        by_index: dict[int, Tensor] = {}
+        for mine, theirs in pairs:
             if len(mine["params"]) != len(theirs["params"]):
                 raise ValueError(
                     f"a saved parameter group holds {len(theirs['params'])} parameters where "
                     f"the optimiser's holds {len(mine['params'])}"
                 )
-        by_index = {
-            i: p
-            for mine, theirs in zip(self.param_groups, groups, strict=True)
-            for i, p in zip(theirs["params"], mine["params"], strict=True)
-        }
+            by_index.update(zip(theirs["params"], mine["params"], strict=True))
         self.state = {}
         for key, buffers in saved["state"].items():
             p = by_index[int(key)]
@@ -103,7 +97,7 @@ class Optimizer:
                 else v
                 for k, v in buffers.items()
             }
-        for mine, theirs in zip(self.param_groups, groups, strict=True):
+        for mine, theirs in pairs:
             mine.update({k: v for k, v in theirs.items() if k != "params"})
 
 
@@ -132,16 +126,14 @@ class SGD(Optimizer):
             grads = list(torch._foreach_add(grads, params, alpha=group["weight_decay"]))
         momentum = group["momentum"]
         if momentum:
-            buffers: list[Tensor | None] = []
+            old, new = [], []  # the buffers that exist and their gradients
             for p, g in zip(params, grads, strict=True):
                 state = self.state.setdefault(p, {})
                 if state.get("momentum_buffer") is None:
                     state["momentum_buffer"] = g.detach().clone()  # the first step: v = g
-                    buffers.append(None)
                 else:
-                    buffers.append(state["momentum_buffer"])
-            old = [b for b in buffers if b is not None]
-            new = [g for b, g in zip(buffers, grads, strict=True) if b is not None]
+                    old.append(state["momentum_buffer"])
+                    new.append(g)
             if old:  # v <- momentum v + g
                 torch._foreach_mul_(old, momentum)
                 torch._foreach_add_(old, new, alpha=1.0 - group["dampening"])
