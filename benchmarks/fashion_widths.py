@@ -20,6 +20,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+from convlens.malloc import keep_freed_memory
 from convlens.train.config import TrainConfig
 from convlens.train.device import choose_hardware
 from convlens.train.optim import make_optimizer
@@ -44,6 +45,7 @@ NETWORKS = {
 
 
 def main() -> int:
+    keep_freed_memory()  # as every convlens command runs
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"])
     parser.add_argument("--rounds", type=int, default=6)

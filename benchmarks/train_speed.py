@@ -38,6 +38,7 @@ import torch
 
 from convlens.commands.bench import format_comparison
 from convlens.data import load_dataset
+from convlens.malloc import keep_freed_memory
 from convlens.train.bench import TUTORIAL_EPOCHS, budget_run, compare
 from convlens.train.config import from_dict
 from convlens.train.recipes import get_recipe, make_model
@@ -80,6 +81,7 @@ def budgets(seeds: int) -> None:
 
 
 def main() -> int:
+    keep_freed_memory()  # as every convlens command runs
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--quick", action="store_true", help="one epoch on 10,000 examples, no budgets"

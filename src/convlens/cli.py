@@ -94,6 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(rest)
     except SystemExit as stop:  # --help (0) or a bad flag (2): a code, never an exception, so
         return int(stop.code or 0)  # main() can be called from Python and notebooks as well
+    from convlens.malloc import keep_freed_memory
+
+    keep_freed_memory()  # the process is a command's own: large tensors reuse freed memory
     return run_guarded(module.run, args, prog=f"convlens {name}")
 
 
