@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from convlens.build import build_model
@@ -21,8 +22,9 @@ def test_good_is_one_and_a_half_times_as_wide_after_a_whitened_first_layer():
     assert "good" in list_recipes()
     narrow = build_model(fast.model, (1, 28, 28))
     wide = build_model(good.model, (1, 28, 28))
-    assert _conv_channels(narrow) == [32, 64, 128]
-    # good's first layer is whitened whole: 9 directions of a 3x3 one-channel patch, +w and -w
+    # fast: the 8 directions of largest variance of a 3x3 one-channel patch, +w and -w
+    assert _conv_channels(narrow) == [16, 64, 128]
+    # good's first layer holds all 9 directions
     assert _conv_channels(wide) == [18, 96, 192]
     assert fast.settings["whiten"] and good.settings["whiten"]
     with torch.no_grad():
@@ -34,17 +36,18 @@ def test_good_is_one_and_a_half_times_as_wide_after_a_whitened_first_layer():
     from_dict({"model": good.model, **good.settings})  # valid settings
 
 
-def test_the_good_first_layer_holds_whitening_filters_only():
+@pytest.mark.parametrize(("recipe", "directions"), [("fast", 8), ("good", 9)])
+def test_the_first_layer_holds_whitening_filters_only(recipe, directions):
     from convlens.train.whiten import whiten_first_conv
 
-    model = build_model(get_recipe("fashion-mnist", "good").model, (1, 28, 28))
+    model = build_model(get_recipe("fashion-mnist", recipe).model, (1, 28, 28))
     g = torch.Generator().manual_seed(0)
     images = torch.nn.functional.avg_pool2d(torch.randn(64, 1, 30, 30, generator=g), 3, 1)
     conv = whiten_first_conv(model, images)
-    w = conv.weight.detach().reshape(18, 9).double()
-    assert torch.equal(w[9:], -w[:9])
-    # the nine filters are orthogonal directions (eigenvectors, each scaled): no random one left
-    gram = w[:9] @ w[:9].T
+    w = conv.weight.detach().reshape(2 * directions, 9).double()
+    assert torch.equal(w[directions:], -w[:directions])
+    # the filters are orthogonal directions (eigenvectors, each scaled): no random one left
+    gram = w[:directions] @ w[:directions].T
     off = gram - torch.diag(torch.diag(gram))
     assert off.abs().max() < 1e-6 * torch.diag(gram).max()
 
