@@ -10,6 +10,8 @@ AVX2-only EPYC, 2026-12-06; benchmarks/RESULTS.md). Training steps whose activat
 32 MiB (CIFAR-10 at batch 256, the zoo's larger networks) pay the same. PyTorch's CPU tuning
 guide makes the same point by preloading jemalloc or TCMalloc; ``mallopt`` gets it from glibc
 itself: no mmap for large blocks, and the heap's top is returned to the system only beyond 1 GiB.
+The price is memory held: the heap settles after a few blocks of the largest size (a 64 MiB tensor
+made and freed over and over grew it by 448 MiB within 7 rounds, then faulted no page again).
 """
 
 from __future__ import annotations
