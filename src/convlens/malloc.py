@@ -1,17 +1,17 @@
 """Keep freed memory in the process: the C allocator setting that every convlens command runs with.
 
 PyTorch on the CPU takes each tensor from the C library's ``malloc`` and gives it back on free.
-glibc serves a request above its mmap threshold (at most 32 MiB) with a fresh ``mmap`` and unmaps
-it on free, so the next tensor of that size is faulted in again, a 4 KiB page at a time, and each
-page zeroed by the kernel. A batch of 1,024 Fashion-MNIST images gives 103 MB of first-layer
-activations: evaluating the test set with flips took 4.6 s with 1.2 million page faults (3.6 s
-in the kernel) and 2.1 s with 14 thousand once freed memory stays in the heap (2 cores of an
-AVX2-only EPYC, 2026-12-06; benchmarks/RESULTS.md). Training steps whose activations exceed
-32 MiB (CIFAR-10 at batch 256, the zoo's larger networks) pay the same. PyTorch's CPU tuning
-guide makes the same point by preloading jemalloc or TCMalloc; ``mallopt`` gets it from glibc
-itself: no mmap for large blocks, and the heap's top is returned to the system only beyond 1 GiB.
-The price is memory held: the heap settles after a few blocks of the largest size (a 64 MiB tensor
-made and freed over and over grew it by 448 MiB within 7 rounds, then faulted no page again).
+glibc serves a request above its mmap threshold (which adapts up to 32 MiB) with a fresh ``mmap``
+and unmaps it on free, so the next tensor of that size is faulted in again, a 4 KiB page at a
+time, each page zeroed by the kernel. A CIFAR-10 `fast` training step at batch 256 (33.5 MB of
+first activations) took 891 ms, 430 of them in the kernel, and takes 658 ms once freed memory
+stays in the heap; evaluating 10,000 Fashion-MNIST images with flips at batch 1,024 went from
+2.54 s (half a million page faults) to 1.72 s (2 cores of an AVX2-only EPYC, 2026-12-06;
+benchmarks/malloc_speed.py). PyTorch's CPU tuning guide makes the same point by preloading
+jemalloc or TCMalloc; ``mallopt`` gets it from glibc itself: no mmap for large blocks, and the
+heap's top is returned to the system only beyond 1 GiB. The price is memory held: the heap
+settles after a few blocks of the largest size (a 64 MiB tensor made and freed over and over grew
+it by 448 MiB within 7 rounds, then faulted no page again).
 """
 
 from __future__ import annotations
