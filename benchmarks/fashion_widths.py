@@ -24,23 +24,17 @@ from convlens.malloc import keep_freed_memory
 from convlens.train.config import TrainConfig
 from convlens.train.device import choose_hardware
 from convlens.train.optim import make_optimizer
-from convlens.train.recipes import get_recipe, make_model
+from convlens.train.recipes import conv_blocks, get_recipe, make_model
 from convlens.train.whiten import freeze_first_conv
 
-
-def blocks(*widths: int) -> str:
-    convs = "-".join(f"conv3x3x{w}p1-pool2-bn-relu" for w in widths)
-    return f"{convs}-fc10"
-
-
 NETWORKS = {
-    "32-64-128 (`fast` before)": blocks(32, 64, 128),
-    "18-64-128": blocks(18, 64, 128),
-    "16-64-128 (`fast`)": blocks(16, 64, 128),
-    "24-64-128": blocks(24, 64, 128),
-    "18-80-160": blocks(18, 80, 160),
-    "18-96-192 (`good`)": blocks(18, 96, 192),
-    "48-96-192 (`good` before)": blocks(48, 96, 192),
+    "32-64-128 (`fast` before)": conv_blocks(32, 64, 128),
+    "18-64-128": conv_blocks(18, 64, 128),
+    "16-64-128 (`fast`)": conv_blocks(16, 64, 128),
+    "24-64-128": conv_blocks(24, 64, 128),
+    "18-80-160": conv_blocks(18, 80, 160),
+    "18-96-192 (`good`)": conv_blocks(18, 96, 192),
+    "48-96-192 (`good` before)": conv_blocks(48, 96, 192),
 }
 
 

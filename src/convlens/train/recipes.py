@@ -25,6 +25,12 @@ class Recipe:
     settings: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields
 
 
+def conv_blocks(*widths: int, head: str = "fc10") -> str:
+    """Spec text of 3x3 conv -> 2x2 max-pool -> BN -> ReLU blocks of these widths, then ``head``:
+    the Fashion-MNIST recipes' network (airbench's order, see below)."""
+    return "-".join(f"conv3x3x{c}p1-pool2-bn-relu" for c in widths) + "-" + head
+
+
 # Fashion-MNIST: three conv blocks in airbench's order, conv -> max-pool -> BN -> ReLU (Jordan,
 # 2024: pooling first makes BN and ReLU work on a quarter of the values; measured 25% faster per
 # step than conv -> BN -> ReLU -> pool here), bf16 + channels-last, one-cycle AdamW, label smoothing
@@ -62,9 +68,9 @@ class Recipe:
 # 93.44%, 93.54% in 1.15-1.25x. Muon (Jordan, 2024: Newton-Schulz-orthogonalised momentum) on the
 # convolutions lifts a one-epoch run from 90.21% to 91.13% (seed 0) but not the full run (92.84%,
 # 92.83%, 92.87% for 32-64-128 over 3.75 epochs): not adopted.
-_FASHION = "conv3x3x16p1-pool2-bn-relu-conv3x3x64p1-pool2-bn-relu-conv3x3x128p1-pool2-bn-relu-fc10"
+_FASHION = conv_blocks(16, 64, 128)
 # MNIST keeps the earlier 32-64-128 network: its recipe was carried over, never measured
-_MNIST = "conv3x3x32p1-pool2-bn-relu-conv3x3x64p1-pool2-bn-relu-conv3x3x128p1-pool2-bn-relu-fc10"
+_MNIST = conv_blocks(32, 64, 128)
 # The `good` recipe: 18 whitened first filters, the next blocks one and a half times as wide (96
 # and 192 filters), 8 epochs: about 3.5x the time of the 32-64-128 network's 3.75 epochs (a step
 # costs 1.66x its step in benchmarks/fashion_widths.py at 18:14 UTC), so 2.4x `fast`'s. Same
@@ -72,9 +78,7 @@ _MNIST = "conv3x3x32p1-pool2-bn-relu-conv3x3x64p1-pool2-bn-relu-conv3x3x128p1-po
 # wall, where the 32-64-128 network took 83-94 s ten minutes before), against 93.63%, 93.61%,
 # 93.73% for 18-64-128 over the same 8 epochs. The earlier `good` (48-96-192, no whitening, 6
 # epochs: a step 2.25x the 32-64-128 network's) gave 93.65%, 93.60%, 93.53%.
-_FASHION_WIDE = (
-    "conv3x3x18p1-pool2-bn-relu-conv3x3x96p1-pool2-bn-relu-conv3x3x192p1-pool2-bn-relu-fc10"
-)
+_FASHION_WIDE = conv_blocks(18, 96, 192)
 # MNIST-1D: four BN 1-D convolutions and global average pooling; the data set's paper reports 94%
 # for its CNN (Greydanus & Kobak, "Scaling down deep learning with MNIST-1D", 2024, table 1).
 # Measured on the default 4,000/1,000 split, seed 0: 98.4% test after 8 epochs (the recipe) and
@@ -137,7 +141,6 @@ def list_recipes() -> list[str]:
 # 32,000), never fewer than a few passes and, for images, at most 20 (200 drawn circles and
 # squares, 32x32: 100% test accuracy after 2 passes, measured 2026-11-28).
 # Flips stay off: a mirrored letter or digit is another class, and only the user knows their data.
-_BLOCK = "conv3x3x{c}p1-pool2-bn-relu"  # the Fashion-MNIST recipe's block (airbench's order)
 
 
 def _passes(examples: int, n_train: int, low: float, high: float) -> float:
@@ -158,7 +161,7 @@ def _image_recipe(in_shape: tuple[int, ...], num_classes: int, n_train: int) -> 
     left = side // 2 ** len(widths)
     head = f"fc{num_classes}" if left <= 4 else f"gap-fc{num_classes}"
     return Recipe(
-        "-".join(_BLOCK.format(c=c) for c in widths) + "-" + head,
+        conv_blocks(*widths, head=head),
         dict(epochs=_passes(225_000, n_train, 4, 20), batch_size=min(256, max(16, n_train // 8)),
              optimizer="adamw", lr=5e-3, weight_decay=0.05, label_smoothing=0.1,
              schedule="onecycle", warmup=0.2, eval_every=100),
