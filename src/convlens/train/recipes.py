@@ -4,7 +4,7 @@
 as well overrides the recipe. Data without an entry (a folder of the user's images, a .csv) gets
 ``fast`` by its shape (``recipe_for_shape``). The ``fast`` recipes are sized for a 2-core CPU and a time budget
 (the benchmark in benchmarks/train_speed.py measures them); ``good`` ones trade time for accuracy
-(Fashion-MNIST only so far).
+and ``quick`` accuracy for time (Fashion-MNIST only so far).
 """
 
 from __future__ import annotations
@@ -69,6 +69,23 @@ def conv_blocks(*widths: int, head: str = "fc10") -> str:
 # convolutions lifts a one-epoch run from 90.21% to 91.13% (seed 0) but not the full run (92.84%,
 # 92.83%, 92.87% for 32-64-128 over 3.75 epochs): not adopted.
 _FASHION = conv_blocks(16, 64, 128)
+# The `quick` recipe: the same network for half a pass, 90% test accuracy as soon as possible (a
+# classroom's wait, and the time-to-90% figure of `convlens bench`). Within one pass each image is
+# seen once, so flips give nothing more to learn from; what helps is more, smaller steps at a
+# higher rate. Measured with the fit API, float32 channels-last on the AVX2-only EPYC (2026-12-06,
+# 21:40-21:55 UTC), test accuracy for seeds 0 and 1 after runs of the epochs given: `fast`'s
+# settings, 0.8 epochs 89.77%, 89.94% (1 epoch: 90.35%, 90.63%); the same at lr 1e-2 90.32%,
+# 90.61%; at batch 128 90.65%, 90.56%; without label smoothing 90.00%, 90.05%. At 0.6 epochs:
+# batch 128 89.97%, 89.75%; batch 128, lr 1e-2 90.32%, 90.30% (90.62%, 90.44% without flips);
+# batch 64 90.27%, 90.29%; batch 64, lr 1e-2 90.56%, 90.88%. Without flips at 0.5 epochs: batch
+# 64, lr 1e-2 90.47%, 90.40%; lr 2e-2 90.79%, 90.34%, 90.48%, 90.52% (seeds 0-3); batch 128, lr
+# 2e-2 90.43%, 90.15%; batch 256, lr 2e-2, 0.6 epochs 89.90%, 90.07%. At 0.4 epochs, batch 64, lr
+# 2e-2: 90.34%, 90.12%, 90.07% (seeds 0-2), too close to the line. A step of 64 costs 1.17x a
+# step of 256 per image (0.333 against 0.284 ms), which half the images repay twice over. End to
+# end, `convlens train --recipe quick --data fashion-mnist`, seeds 0-4: 90.79%, 90.34%, 90.48%,
+# 90.52%, 90.59% in 14.7, 12.7, 15.0, 14.0, 15.7 s wall; `convlens bench --recipe quick` (21:56
+# UTC): 90% in 9.4 s of training against the Adam loop's 90.9 s (9.66x; `fast` for one epoch
+# was 4.40x the evening before).
 # MNIST keeps the earlier 32-64-128 network: its recipe was carried over, never measured
 _MNIST = conv_blocks(32, 64, 128)
 # The `good` recipe: 18 whitened first filters, the next blocks one and a half times as wide (96
@@ -95,6 +112,12 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         _FASHION,
         dict(epochs=7, batch_size=256, optimizer="adamw", lr=5e-3, weight_decay=0.05,
              label_smoothing=0.1, schedule="onecycle", warmup=0.2, flip=True, tta=True,
+             whiten=True, eval_every=100),
+    ),
+    ("fashion-mnist", "quick"): Recipe(
+        _FASHION,
+        dict(epochs=0.5, batch_size=64, optimizer="adamw", lr=2e-2, weight_decay=0.05,
+             label_smoothing=0.1, schedule="onecycle", warmup=0.2, flip=False, tta=False,
              whiten=True, eval_every=100),
     ),
     ("fashion-mnist", "good"): Recipe(

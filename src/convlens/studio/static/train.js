@@ -206,7 +206,8 @@ function showSettings(config) {
   for (const [id, field] of Object.entries(SETTINGS)) {
     if (config[field] !== undefined && config[field] !== null) $(id).value = config[field];
   }
-  $("train-recipe").value = ["fast", "good"].includes(config.recipe) ? config.recipe : "";
+  const named = [...$("train-recipe").options].some((o) => o.value && o.value === config.recipe);
+  $("train-recipe").value = named ? config.recipe : "";
   typed = true;
 }
 
