@@ -27,8 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--epochs",
         type=float,
-        default=1,
-        help="epochs for convlens and the same-recipe loop (default: 1)",
+        default=None,
+        help="epochs for convlens and the same-recipe loop (default: the recipe's, at most 1)",
     )
     parser.add_argument(
         "--limit",
@@ -68,6 +68,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also time the whole `convlens train --recipe` command for this many seeds",
     )
     parser.add_argument(
+        "--budget-recipe",
+        metavar="NAME",
+        help="the recipe those whole commands train (default: --recipe), so that one run can "
+        "time `quick` to 90%% and `fast` to its budget",
+    )
+    parser.add_argument(
         "--threads", type=int, default=0, help="CPU threads for both loops; 0 = torch's default"
     )
     parser.add_argument("--data-dir", help="where the data set files are (default: search)")
@@ -99,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
     from convlens.train.config import from_dict
     from convlens.train.recipes import get_recipe, make_model
 
-    if args.epochs <= 0 or min(args.limit, args.tutorial_epochs, args.rounds) < 0:
+    negative = min(args.limit, args.tutorial_epochs, args.rounds) < 0
+    if (args.epochs is not None and args.epochs <= 0) or negative:
         raise ConfigError(
             "--epochs must be positive, --limit, --tutorial-epochs and --rounds zero or positive."
         )
@@ -117,29 +124,29 @@ def run(args: argparse.Namespace) -> int:
         _numpy_table(args.numpy)
         return 0
     recipe = get_recipe(args.data, args.recipe)
+    budget_recipe = args.budget_recipe or args.recipe
+    if args.budget_seeds:
+        get_recipe(args.data, budget_recipe)  # an unknown name fails before any training
+    epochs = args.epochs or min(1.0, float(recipe.settings.get("epochs", 1)))
     train = load_dataset(args.data, "train", root=args.data_dir)
     test = load_dataset(args.data, "test", root=args.data_dir)
     if args.limit and args.limit < len(train):
         train = dataclasses.replace(train, x=train.x[: args.limit], y=train.y[: args.limit])
-    config = from_dict(
-        {**recipe.settings, "epochs": args.epochs, "verbose": 0, "model": recipe.model}
-    )
+    config = from_dict({**recipe.settings, "epochs": epochs, "verbose": 0, "model": recipe.model})
 
     def new_model() -> torch.nn.Module:
         return make_model(recipe.model, train.in_shape, train.num_classes, seed=config.seed)
 
-    print(
-        f"{args.data}: {len(train):,} training examples, {args.epochs:g} epochs, model {recipe.model}"
-    )
+    print(f"{args.data}: {len(train):,} training examples, {epochs:g} epochs, model {recipe.model}")
     result = compare(
         new_model, train, test, config, args.target, args.tutorial_epochs, args.rounds, args.sized
     )
     print(format_comparison(result, args.target))
     if args.budget_seeds:
-        runs = [budget_run(args.data, seed, args.recipe) for seed in range(args.budget_seeds)]
+        runs = [budget_run(args.data, seed, budget_recipe) for seed in range(args.budget_seeds)]
         for r in runs:
             print(
-                f"convlens train --recipe {args.recipe} --data {args.data} --seed {r.seed}: {100 * r.test_acc:.2f}% in {r.wall_seconds:.1f} s"
+                f"convlens train --recipe {budget_recipe} --data {args.data} --seed {r.seed}: {100 * r.test_acc:.2f}% in {r.wall_seconds:.1f} s"
             )
         wall = statistics.median(r.wall_seconds for r in runs)
         acc = statistics.median(r.test_acc for r in runs)

@@ -271,17 +271,20 @@ def compare(
     tutorial_epochs: float = TUTORIAL_EPOCHS,
     rounds: int = 0,
     sized: tuple[float, ...] = (),
+    peers: Comparison | None = None,
 ) -> Comparison:
     """The three loops on identically initialised models; FLOP/s from the summary's MACs.
 
     The tutorial-settings run trains for at most ``tutorial_epochs`` and stops once it reaches
     ``target``; ``tutorial_epochs=0`` leaves it out. ``rounds`` > 0 adds ``interleaved_rates``;
-    ``sized`` lengths (epochs) add ``sized_runs``.
+    ``sized`` lengths (epochs) add ``sized_runs``. ``peers``, an earlier comparison of the same
+    model on the same data, lends its tutorial and Adam loops instead of training them again:
+    their settings are fixed, so another recipe for the same network does not change them.
     """
     model = make_model()
     flops = training_flops(model, tuple(data.in_shape))
-    tutorial = adam = None
-    if tutorial_epochs:
+    tutorial, adam = (peers.tutorial, peers.adam) if peers is not None else (None, None)
+    if tutorial_epochs and peers is None:
         settings = replace(config, **TUTORIAL_SETTINGS, epochs=tutorial_epochs, verbose=0)
         tutorial = tutorial_fit(model, data, test, settings, until=target, name="tutorial")
         settings = replace(config, **ADAM_SETTINGS, epochs=tutorial_epochs, verbose=0)
@@ -289,7 +292,7 @@ def compare(
         model = make_model()
     same = tutorial_fit(model, data, test, replace(config, verbose=0), name="tutorial, same recipe")
     ours = convlens_fit(make_model(), data, test, config)
-    for r in (tutorial, adam, same, ours):
+    for r in (same, ours) if peers is not None else (tutorial, adam, same, ours):
         if r is not None:
             r.flops_per_s = r.images_per_s * flops if flops else None
     interleaved = interleaved_rates(make_model, data, config, rounds) if rounds else None
