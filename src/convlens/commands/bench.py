@@ -137,7 +137,9 @@ def run(args: argparse.Namespace) -> int:
     def new_model() -> torch.nn.Module:
         return make_model(recipe.model, train.in_shape, train.num_classes, seed=config.seed)
 
-    print(f"{args.data}: {len(train):,} training examples, {epochs:g} epochs, model {recipe.model}")
+    print(
+        f"{args.data}: {len(train):,} training examples, {epochs:g} epoch{'' if epochs == 1 else 's'}, model {recipe.model}"
+    )
     result = compare(
         new_model, train, test, config, args.target, args.tutorial_epochs, args.rounds, args.sized
     )
