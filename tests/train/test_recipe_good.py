@@ -1,4 +1,4 @@
-"""`--recipe good`: Fashion-MNIST's wider network; other data sets say where it exists."""
+"""Named recipes: `--recipe good` (Fashion-MNIST's wider network) and what any recipe records."""
 
 from __future__ import annotations
 
@@ -62,13 +62,22 @@ def test_good_on_a_data_set_without_it_names_where_it_exists(capsys):
     assert len(err.strip().splitlines()) == 1
 
 
-def test_train_recipe_good_records_the_wide_model(tmp_path, fashion_mnist):
-    out = tmp_path / "good"
-    argv = ["train", "--recipe", "good", "--data", "fashion-mnist", "--epochs", "0.005"]
+@pytest.mark.parametrize(
+    ("recipe", "expected"),
+    [
+        ("good", {"tta": True, "whiten": True, "batch_size": 256}),
+        ("quick", {"tta": False, "flip": False, "batch_size": 64, "lr": 0.02}),
+    ],
+)
+def test_train_with_a_named_recipe_records_its_model_and_settings(
+    tmp_path, fashion_mnist, recipe, expected
+):
+    out = tmp_path / recipe
+    argv = ["train", "--recipe", recipe, "--data", "fashion-mnist", "--epochs", "0.005"]
     argv += ["--out", str(out), "--verbose", "0", "--no-report"]
     assert cli(argv) == 0
     saved = json.loads((out / "config.json").read_text())
-    assert saved["recipe"] == "good" and saved["model"] == get_recipe("fashion-mnist", "good").model
-    assert (
-        saved["epochs"] == 0.005 and saved["tta"] is True and saved["whiten"] is True
-    )  # the flag wins; the rest is good's
+    assert saved["recipe"] == recipe
+    assert saved["model"] == get_recipe("fashion-mnist", recipe).model
+    assert saved["epochs"] == 0.005  # the flag wins; the rest is the recipe's
+    assert {key: saved[key] for key in expected} == expected

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -40,16 +39,6 @@ def test_quick_on_a_data_set_without_it_names_where_it_exists(capsys):
         "error: recipe 'quick' has no entry for 'mnist1d'; it exists for fashion-mnist."
     )
     assert len(err.splitlines()) == 1
-
-
-def test_train_recipe_quick_records_its_settings(tmp_path, fashion_mnist):
-    out = tmp_path / "quick"
-    argv = ["train", "--recipe", "quick", "--data", "fashion-mnist", "--epochs", "0.005"]
-    argv += ["--out", str(out), "--verbose", "0", "--no-report"]
-    assert cli(argv) == 0
-    saved = json.loads((out / "config.json").read_text())
-    assert saved["recipe"] == "quick" and saved["batch_size"] == 64 and saved["lr"] == 0.02
-    assert saved["epochs"] == 0.005 and saved["flip"] is False  # the flag wins; the rest is quick's
 
 
 def test_a_comparison_can_borrow_the_peers_of_an_earlier_one():
