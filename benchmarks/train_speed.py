@@ -39,7 +39,7 @@ import time
 
 import torch
 
-from convlens.commands.bench import format_comparison
+from convlens.commands.bench import epochs_text, format_comparison
 from convlens.data import load_dataset
 from convlens.malloc import keep_freed_memory
 from convlens.train.bench import TUTORIAL_EPOCHS, Comparison, budget_run, compare
@@ -72,7 +72,7 @@ def side_by_side(
         return make_model(recipe.model, train.in_shape, train.num_classes, seed=0)
 
     print(
-        f"\n## Fashion-MNIST, `{name}`, {len(train):,} examples, {epochs:g} epoch{'' if epochs == 1 else 's'}, {recipe.model}"
+        f"\n## Fashion-MNIST, `{name}`, {len(train):,} examples, {epochs_text(epochs)}, {recipe.model}"
     )
     result = compare(new_model, train, test, config, 0.9, tutorial_epochs, rounds, sized, peers)
     print(format_comparison(result, 0.9))

@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         return make_model(recipe.model, train.in_shape, train.num_classes, seed=config.seed)
 
     print(
-        f"{args.data}: {len(train):,} training examples, {epochs:g} epoch{'' if epochs == 1 else 's'}, model {recipe.model}"
+        f"{args.data}: {len(train):,} training examples, {epochs_text(epochs)}, model {recipe.model}"
     )
     result = compare(
         new_model, train, test, config, args.target, args.tutorial_epochs, args.rounds, args.sized
@@ -165,6 +165,11 @@ def _numpy_table(wanted: bool) -> None:
 
     print("\nNumPy engine (convlens.scratch, im2col) against torch, per layer:")
     print(layer_report())
+
+
+def epochs_text(epochs: float, spec: str = "g") -> str:
+    """'1 epoch', '0.5 epochs': a number of epochs as the tables write it."""
+    return f"{epochs:{spec}} epoch" + ("" if epochs == 1 else "s")
 
 
 def _lengths(text: str) -> tuple[float, ...]:
@@ -198,7 +203,7 @@ def format_comparison(c: Comparison, target: float) -> str:
         t = r.time_to(target)
         if math.isfinite(t):
             return f"{t:.1f} s"
-        return f"not in {r.epochs:.3g} epoch" + ("" if r.epochs == 1 else "s")
+        return f"not in {epochs_text(r.epochs, '.3g')}"
 
     def rate(p: SpeedResult) -> str:
         return f"{ours.images_per_s / p.images_per_s:.2f}x"
@@ -236,8 +241,7 @@ def _sized_lines(c: Comparison, target: float) -> list[str]:
     if not c.sized:
         return []
     ends = "; ".join(
-        f"{r.epochs:g} epoch{'' if r.epochs == 1 else 's'}: {100 * r.test_acc:.2f}% after "
-        f"{r.train_seconds:.1f} s"
+        f"{epochs_text(r.epochs)}: {100 * r.test_acc:.2f}% after {r.train_seconds:.1f} s"
         for r in c.sized
     )
     seconds, epochs = time_to_sized(c.sized, target)
@@ -248,8 +252,7 @@ def _sized_lines(c: Comparison, target: float) -> list[str]:
     ratios = ", ".join(f"{_ratio(p.time_to(target), seconds)} vs {p.name}" for p in peers)
     return [
         *lines,
-        f"to {100 * target:g}% test with the shortest such run ({epochs:g} epoch"
-        f"{'' if epochs == 1 else 's'}): "
+        f"to {100 * target:g}% test with the shortest such run ({epochs_text(epochs)}): "
         f"{seconds:.1f} s, {ratios}",
         "",
     ]

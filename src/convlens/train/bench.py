@@ -283,8 +283,10 @@ def compare(
     """
     model = make_model()
     flops = training_flops(model, tuple(data.in_shape))
-    tutorial, adam = (peers.tutorial, peers.adam) if peers is not None else (None, None)
-    if tutorial_epochs and peers is None:
+    tutorial = adam = None
+    if peers is not None:
+        tutorial, adam = peers.tutorial, peers.adam
+    elif tutorial_epochs:
         settings = replace(config, **TUTORIAL_SETTINGS, epochs=tutorial_epochs, verbose=0)
         tutorial = tutorial_fit(model, data, test, settings, until=target, name="tutorial")
         settings = replace(config, **ADAM_SETTINGS, epochs=tutorial_epochs, verbose=0)
@@ -292,7 +294,7 @@ def compare(
         model = make_model()
     same = tutorial_fit(model, data, test, replace(config, verbose=0), name="tutorial, same recipe")
     ours = convlens_fit(make_model(), data, test, config)
-    for r in (same, ours) if peers is not None else (tutorial, adam, same, ours):
+    for r in (same, ours) if peers is not None else (tutorial, adam, same, ours):  # peers have it
         if r is not None:
             r.flops_per_s = r.images_per_s * flops if flops else None
     interleaved = interleaved_rates(make_model, data, config, rounds) if rounds else None
