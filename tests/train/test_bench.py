@@ -36,6 +36,19 @@ def test_the_per_sample_dataset_yields_what_float_x_gives():
         assert torch.allclose(x, whole[i], atol=1e-6) and y == data.y[i]
 
 
+def test_per_sample_alternating_flips_mirror_the_given_images_then_the_others():
+    data = image_data(n=6)
+    whole = data.float_x()
+    flips = torch.tensor([True, False, False, True, True, False])
+    dataset = PerSampleDataset(data, flip=True, flips=flips)
+    for epoch in (0, 1, 2):
+        dataset.epoch = epoch
+        for i in range(6):
+            mirrored = bool(flips[i]) != (epoch == 1)
+            x, _ = dataset[i]
+            assert torch.allclose(x, whole[i].flip(-1) if mirrored else whole[i], atol=1e-6)
+
+
 def test_per_sample_augmentation_is_a_padded_shift_or_a_mirror_of_the_image():
     data = image_data(n=4)
     assert data.x.dtype == torch.uint8

@@ -110,6 +110,7 @@ def test_eval_refuses_a_checkpoint_that_is_not_there(tmp_path, capsys):
         (["--input", "1x9x9"], "does not match the data's shape 1x8x8"),
         (["--resume"], "there is no run to resume"),
         (["--tta"], "tta averages with mirrored inputs; use it with --flip, or set --no-tta."),
+        (["--alternate-flip"], "says how --flip mirrors images; set --flip as well."),
     ],
 )
 def test_bad_train_flags_exit_2_with_one_sentence(capsys, argv, message, tmp_path):

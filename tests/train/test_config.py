@@ -69,6 +69,12 @@ def test_test_time_flips_need_training_flips():
     assert TrainConfig(tta=True, flip=True).tta
 
 
+def test_alternating_flips_need_flips():
+    with pytest.raises(ConfigError, match=r"set flip=True as well\.$"):
+        TrainConfig(alternate_flip=True)
+    assert TrainConfig(alternate_flip=True, flip=True).alternate_flip
+
+
 @pytest.mark.parametrize(
     ("text", "flags"),
     [

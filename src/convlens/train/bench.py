@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from convlens.data.augment import alternating_flips
 from convlens.train.config import TrainConfig
 from convlens.train.evaluation import evaluate
 from convlens.train.loop import fit, training_flops
@@ -76,15 +77,20 @@ class PerSampleDataset(torch.utils.data.Dataset):
 
     For uint8 images it does what torchvision's MNIST/FashionMNIST/CIFAR10 datasets and the
     tutorials' transforms do for each sample: ``Image.fromarray``, then RandomCrop with padding and
-    RandomHorizontalFlip when the recipe asks for them, then ToTensor (/255) and Normalize.
+    RandomHorizontalFlip when the recipe asks for them (or its alternating flips: ``flips``
+    mirrored in even epochs, the others in odd ones), then ToTensor (/255) and Normalize.
     """
 
-    def __init__(self, data: Any, flip: bool = False, crop: int = 0) -> None:
+    def __init__(
+        self, data: Any, flip: bool = False, crop: int = 0, flips: torch.Tensor | None = None
+    ) -> None:
         self.x, self.y = data.x, data.y
         view = (-1,) + (1,) * (data.x.dim() - 2)
         self.mean = torch.tensor(data.mean).view(view)
         self.std = torch.tensor(data.std).view(view)
         self.flip, self.crop = flip, crop
+        self.flips = flips  # alternating flips: the images mirrored in even epochs
+        self.epoch = 0  # the loop sets it; alternating flips mirror the other images when odd
         self.images = data.x.dtype == torch.uint8 and data.x.dim() == 4
 
     def __len__(self) -> int:
@@ -102,7 +108,11 @@ class PerSampleDataset(torch.utils.data.Dataset):
             img = ImageOps.expand(img, border=self.crop)
             left, top = (int(v) for v in torch.randint(0, 2 * self.crop + 1, (2,)))
             img = img.crop((left, top, left + w, top + h))
-        if self.flip and torch.rand(()) < 0.5:
+        if self.flips is not None:
+            mirror = bool(self.flips[i]) != (self.epoch % 2 == 1)
+        else:
+            mirror = self.flip and bool(torch.rand(()) < 0.5)
+        if mirror:
             img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         x = torch.from_numpy(np.array(img, dtype=np.uint8, copy=True))
         x = (x.view(*x.shape[:2], -1).permute(2, 0, 1).float() / 255.0 - self.mean) / self.std
@@ -123,8 +133,10 @@ def tutorial_fit(
     With ``until``, training stops after the first epoch whose test accuracy reaches it; with
     ``test=None`` nothing is evaluated.
     """
+    flips = alternating_flips(len(data), config.seed) if config.alternate_flip else None
+    dataset = PerSampleDataset(data, flip=config.flip, crop=config.crop, flips=flips)
     loader = torch.utils.data.DataLoader(
-        PerSampleDataset(data, flip=config.flip, crop=config.crop),
+        dataset,
         batch_size=config.batch_size,
         shuffle=True,
         drop_last=True,
@@ -141,6 +153,7 @@ def tutorial_fit(
     step, seconds = 0, 0.0
     for epoch in range(epochs):
         model.train()
+        dataset.epoch = epoch
         start = time.perf_counter()
         for x, y in loader:
             if step >= total:

@@ -92,6 +92,13 @@ class TrainConfig:
         },
     )
     flip: bool = field(default=False, metadata={"help": "random horizontal flips"})
+    alternate_flip: bool = field(
+        default=False,
+        metadata={
+            "help": "with flip: mirror a random half of the images in even epochs and the other "
+            "half in odd ones, instead of each at random"
+        },
+    )
     crop: int = field(default=0, metadata={"help": "random translation by up to this many pixels"})
     tta: bool = field(
         default=False, metadata={"help": "test-time augmentation: average with the flipped input"}
@@ -160,6 +167,10 @@ class TrainConfig:
             # 83% test when its logits are averaged with those of the mirrored images
             raise ConfigError(
                 "tta=True averages with mirrored inputs; use it with flip=True, or set tta=False."
+            )
+        if self.alternate_flip and not self.flip:
+            raise ConfigError(
+                "alternate_flip=True says how flip=True mirrors images; set flip=True as well."
             )
         if self.verbose not in (0, 1, 2):
             raise ConfigError(f"verbose must be 0, 1 or 2, not {self.verbose!r}.")

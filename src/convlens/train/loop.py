@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.profiler import record_function
 
+from convlens.data.augment import Augment, alternating_flips, augment_batch, flip_batch
 from convlens.errors import ConfigError, TrainingError
 from convlens.fileio import atomic_write_text
 from convlens.torchutil import eval_mode
@@ -184,6 +185,7 @@ def _prepare(
         state=RunState(model, optimizer, generator, scaler),
         history=History(hardware=hw.describe(), run_dir=run_path), hooks=hooks,
         run_path=run_path, augment=_augmenter(config),
+        flips=alternating_flips(len(x), config.seed).to(hw.device) if config.alternate_flip else None,
         flops_per_example=training_flops(model, tuple(data.in_shape)),
     )  # fmt: skip
     if run_path is not None:
@@ -227,11 +229,10 @@ def _check_task(
 def _augmenter(
     config: TrainConfig,
 ) -> Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None:
-    if not (config.flip or config.crop):
+    flip = config.flip and not config.alternate_flip  # alternating flips are applied in _step
+    if not (flip or config.crop):
         return None
-    from convlens.data.augment import Augment, augment_batch
-
-    cfg = Augment(crop_padding=config.crop, flip=config.flip)
+    cfg = Augment(crop_padding=config.crop, flip=flip)
     return lambda x, gen: augment_batch(x, cfg, gen)
 
 
@@ -328,9 +329,10 @@ def _step(run: Run, epoch: EpochClock) -> None:
     run.lr = run.lr_at(state.step)
     set_lr(state.optimizer, run.lr)
     with record_function("convlens.batch"):  # named for `convlens bench --profile`
-        xb, yb, aug = distributed.shard_batch(
-            run.x[index], run.y[index], run.augment, state.generator
-        )
+        xb = run.x[index]
+        if run.flips is not None:  # this epoch's half of the examples, mirrored
+            xb = flip_batch(xb, run.flips[index] ^ bool(state.epoch % 2))
+        xb, yb, aug = distributed.shard_batch(xb, run.y[index], run.augment, state.generator)
     loss, correct = _train_step(run.net, xb, yb, state, run.hw, config, aug)
     state.step += 1
     if not math.isfinite(loss):

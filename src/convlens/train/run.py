@@ -157,6 +157,7 @@ class Run:
     hooks: Hooks
     run_path: Path | None = None
     augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None
+    flips: torch.Tensor | None = None  # alternate_flip: the examples mirrored in even epochs
     flops_per_example: float | None = None
     totals: Totals = field(default_factory=Totals)
     best: Best = field(default_factory=Best)
