@@ -90,10 +90,15 @@ def alternating_flips(n: int, seed: int) -> torch.Tensor:
 
     Random flips show an image the same way in two epochs half of the time; alternating them
     shows it both ways in every pair of epochs (Jordan, "94% on CIFAR-10 in 3.29 seconds on a
-    single GPU", 2024, section 3.6). Epoch e mirrors ``flips ^ (e % 2 == 1)``.
+    single GPU", 2024, section 3.6). ``mirrored_in`` says which ones an epoch mirrors.
     """
     generator = torch.Generator().manual_seed(seed)
     return torch.randint(0, 2, (n,), generator=generator).bool()
+
+
+def mirrored_in(flips: torch.Tensor, epoch: int) -> torch.Tensor:
+    """Of examples marked by ``alternating_flips``, those that ``epoch`` mirrors."""
+    return flips ^ bool(epoch % 2)
 
 
 def cutout_batch(x: torch.Tensor, cy: torch.Tensor, cx: torch.Tensor, size: int) -> torch.Tensor:

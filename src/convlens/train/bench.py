@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convlens.data.augment import alternating_flips
+from convlens.data.augment import alternating_flips, mirrored_in
 from convlens.train.config import TrainConfig
 from convlens.train.evaluation import evaluate
 from convlens.train.loop import fit, training_flops
@@ -109,7 +109,7 @@ class PerSampleDataset(torch.utils.data.Dataset):
             left, top = (int(v) for v in torch.randint(0, 2 * self.crop + 1, (2,)))
             img = img.crop((left, top, left + w, top + h))
         if self.flips is not None:
-            mirror = bool(self.flips[i]) != (self.epoch % 2 == 1)
+            mirror = bool(mirrored_in(self.flips[i], self.epoch))
         else:
             mirror = self.flip and bool(torch.rand(()) < 0.5)
         if mirror:
@@ -307,7 +307,7 @@ def compare(
         model = make_model()
     same = tutorial_fit(model, data, test, replace(config, verbose=0), name="tutorial, same recipe")
     ours = convlens_fit(make_model(), data, test, config)
-    for r in (same, ours) if peers is not None else (tutorial, adam, same, ours):  # peers have it
+    for r in (tutorial, adam, same, ours):  # borrowed peers: the same network, the same value
         if r is not None:
             r.flops_per_s = r.images_per_s * flops if flops else None
     interleaved = interleaved_rates(make_model, data, config, rounds) if rounds else None

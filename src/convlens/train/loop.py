@@ -38,7 +38,13 @@ import torch.nn.functional as F
 from torch import nn
 from torch.profiler import record_function
 
-from convlens.data.augment import Augment, alternating_flips, augment_batch, flip_batch
+from convlens.data.augment import (
+    Augment,
+    alternating_flips,
+    augment_batch,
+    flip_batch,
+    mirrored_in,
+)
 from convlens.errors import ConfigError, TrainingError
 from convlens.fileio import atomic_write_text
 from convlens.torchutil import eval_mode
@@ -331,7 +337,7 @@ def _step(run: Run, epoch: EpochClock) -> None:
     with record_function("convlens.batch"):  # named for `convlens bench --profile`
         xb = run.x[index]
         if run.flips is not None:  # this epoch's half of the examples, mirrored
-            xb = flip_batch(xb, run.flips[index] ^ bool(state.epoch % 2))
+            xb = flip_batch(xb, mirrored_in(run.flips[index], state.epoch))
         xb, yb, aug = distributed.shard_batch(xb, run.y[index], run.augment, state.generator)
     loss, correct = _train_step(run.net, xb, yb, state, run.hw, config, aug)
     state.step += 1
