@@ -115,13 +115,24 @@ def test_a_frozen_first_convolution_has_no_backward_flops():
 
     model = build_model("conv3x3x4p1-pool2-bn-relu-conv3x3x8p1-fc3", (1, 8, 8))
     # conv1 8*8 positions x 9 x 1 x 4 = 2,304 MACs; conv2 on 4x4: 16 x 9 x 4 x 8 = 4,608; fc 128 x 3
-    assert _macs_by_kind(model, (1, 8, 8)) == (2304 + 4608, 384, 0)
+    assert _macs_by_kind(model, (1, 8, 8)) == (2304 + 4608, 384, 0, 0)
     freeze_first_conv(model)  # as whiten leaves it: no weight gradient and no input gradient
-    assert _macs_by_kind(model, (1, 8, 8)) == (2304 + 4608, 384, 2304)
+    assert _macs_by_kind(model, (1, 8, 8)) == (2304 + 4608, 384, 2304, 0)
     model.conv2.requires_grad_(
         False
     )  # frozen, but after trainable BN: its input gradient is needed
     assert _macs_by_kind(model, (1, 8, 8))[2] == 2304
+    # conv2 run by Winograd's algorithm: its 4,608 MACs count apart from the convolutions'
+    assert _macs_by_kind(model, (1, 8, 8), ("conv2",)) == (2304, 384, 2304, 4608)
+
+
+def test_the_convolutions_run_by_winograd_are_named_in_the_hardware_line():
+    from convlens.train.winograd import noted_convolutions, winograd_note
+
+    line = "cpu float32, channels-last, 2 threads" + winograd_note(["conv3", "conv5"])
+    assert line.endswith(", Winograd F(6x6, 3x3) for conv3, conv5")
+    assert noted_convolutions(line) == ["conv3", "conv5"]
+    assert noted_convolutions("cpu float32, 2 threads") == []
 
 
 def test_the_command_prints_the_table(capsys):

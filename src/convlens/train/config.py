@@ -110,6 +110,14 @@ class TrainConfig:
     precision: str = field(default="auto", metadata={"choices": PRECISIONS})
     channels_last: str = field(default="auto", metadata={"choices": AUTO_BOOL})
     compile: bool = field(default=False, metadata={"help": "torch.compile the model"})
+    winograd: bool = field(
+        default=False,
+        metadata={
+            "help": "in float32 on the CPU with batches of 128 or more, compute each 3x3 "
+            "convolution of 64 or more input channels on a 6x6 or 7x7 map, and the 2x2 max-pool "
+            "after it, by Winograd's F(6x6, 3x3)"
+        },
+    )
     threads: int = field(default=0, metadata={"help": "CPU threads; 0 = torch's default"})
     # --- reproducibility
     seed: int = field(default=0, metadata={"help": "seeds weights, data order and augmentation"})

@@ -72,6 +72,7 @@ from convlens.train.run import (
     schedule_steps,
 )
 from convlens.train.state import RunState, load_state, save_state
+from convlens.train.winograd import winograd_note, winograd_view
 
 # --- fit --------------------------------------------------------------------------------------
 
@@ -119,7 +120,7 @@ def _train(run: Run) -> History:
         run.board = TensorBoardLog(run.run_path)
     ranks = f" x {world.world_size} processes" if world.is_distributed else ""
     display.message(
-        f"training on {run.hw.describe()}{ranks}: {len(run.x):,} examples, "
+        f"training on {run.history.hardware}{ranks}: {len(run.x):,} examples, "
         f"{run.total_steps:,} steps"
     )
     run.model.train()
@@ -174,10 +175,10 @@ def _prepare(
             freeze_first_conv(model)  # the whitened weights come back with the saved state
         else:
             whiten_first_conv(model, x)
-    net = _place(model, hw, config)
-    _check_task(model, config, hw, x, (data, val, test))
     batch_size = min(config.batch_size, len(x))
-    distributed.local_batch_size(batch_size, world)  # batch_size is global: W equal shards
+    local = distributed.local_batch_size(batch_size, world)  # batch_size is global: W shards
+    net, fused = _place(model, hw, config, (local, *data.in_shape))
+    _check_task(model, config, hw, x, (data, val, test))
     steps_per_epoch, total_steps = schedule_steps(config, len(x))  # as --resume counts them
     optimizer = make_optimizer(model, config)
     scaler = torch.amp.GradScaler(hw.device.type) if hw.precision == "float16" else None
@@ -189,7 +190,8 @@ def _prepare(
         batch_size=batch_size, steps_per_epoch=steps_per_epoch,
         total_steps=total_steps,
         state=RunState(model, optimizer, generator, scaler),
-        history=History(hardware=hw.describe(), run_dir=run_path), hooks=hooks,
+        history=History(hardware=hw.describe() + winograd_note(fused), run_dir=run_path),
+        hooks=hooks,
         run_path=run_path, augment=_augmenter(config),
         flips=alternating_flips(len(x), config.seed).to(hw.device) if config.alternate_flip else None,
         flops_per_example=training_flops(model, tuple(data.in_shape)),
@@ -200,13 +202,21 @@ def _prepare(
     return run
 
 
-def _place(model: nn.Module, hw: Hardware, config: TrainConfig) -> nn.Module:
-    """Move the model to the device; return what runs forward (DDP-wrapped, compiled)."""
+def _place(
+    model: nn.Module, hw: Hardware, config: TrainConfig, batch_shape: tuple[int, ...]
+) -> tuple[nn.Module, list[str]]:
+    """Move the model to the device; return what runs forward (the Winograd view, DDP-wrapped,
+    compiled) and the convolutions that run by Winograd's algorithm for batches of
+    ``batch_shape``."""
     model.to(hw.device)
     if hw.channels_last:
         model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-    net: nn.Module = distributed.wrap_model(model, hw.device)  # DDP when a group is joined
-    return torch.compile(net) if config.compile else net  # type: ignore[return-value]
+    net: nn.Module = model
+    fused: list[str] = []
+    if config.winograd and hw.device.type == "cpu" and hw.precision == "float32":
+        net, fused = winograd_view(model, batch_shape)  # shares the model's parameters
+    net = distributed.wrap_model(net, hw.device)  # DDP when a group is joined
+    return (torch.compile(net) if config.compile else net), fused  # type: ignore[return-value]
 
 
 def _check_task(

@@ -44,6 +44,7 @@ RANGES: dict[str, str] = {
     "Optimizer.step": "optimiser",
     "Optimizer.zero_grad": "optimiser",
     "convlens.batch": "data: gather and augment",
+    "convlens.winograd": "convolution + max-pool by Winograd",
 }
 OTHER = "other operations"
 PYTHON = "Python, dispatch and waiting"
@@ -175,14 +176,19 @@ def split_by_kind(events: Any, steps: int, wall_ms: float) -> tuple[dict[str, fl
     return per_kind, top
 
 
-def _macs_by_kind(model: nn.Module, in_shape: tuple[int, ...]) -> tuple[float, float, float]:
-    """Forward MACs of one example in convolutions and in linear layers, and the MACs of the
+def _macs_by_kind(
+    model: nn.Module, in_shape: tuple[int, ...], fused: tuple[str, ...] = ()
+) -> tuple[float, float, float, float]:
+    """Forward MACs of one example in convolutions and in linear layers, the MACs of the
     convolutions that have no backward: frozen ones before any trainable parameter (the layer
-    ``whiten`` fixes), which need neither a weight gradient nor an input gradient."""
+    ``whiten`` fixes), which need neither a weight gradient nor an input gradient, and those of
+    the ``fused`` convolutions (run by Winograd's algorithm: counted as the direct sum's MACs,
+    and not among the convolutions')."""
     from convlens.analysis.trace import trace_rows
 
     rows, _ = trace_rows(model, in_shape, meta=False, flop_counter=False)
-    conv = float(sum(r.macs for r in rows if "conv" in r.kind))
+    winograd = float(sum(r.macs for r in rows if r.name in fused))
+    conv = float(sum(r.macs for r in rows if "conv" in r.kind)) - winograd
     linear = float(sum(r.macs for r in rows if "conv" not in r.kind))
     no_backward = 0.0
     for r in rows:
@@ -194,7 +200,7 @@ def _macs_by_kind(model: nn.Module, in_shape: tuple[int, ...]) -> tuple[float, f
             break
         if "conv" in r.kind:
             no_backward += r.macs
-    return conv, linear, no_backward
+    return conv, linear, no_backward, winograd
 
 
 def profile_training(
@@ -211,6 +217,7 @@ def profile_training(
     from torch.profiler import ProfilerActivity, profile
 
     from convlens.train.loop import fit
+    from convlens.train.winograd import noted_convolutions
 
     before = matmul_peaks() if peaks else None
     train, config, model = _recipe_run(data, recipe, warmup + 2 * steps + 1, root, overrides)
@@ -235,11 +242,15 @@ def profile_training(
     profiled_ms = window["seconds"] / steps * 1e3
     per_kind, top = split_by_kind(window["prof"].events(), steps, profiled_ms)
 
-    conv_macs, linear_macs, frozen_macs = _macs_by_kind(model, tuple(train.in_shape))
+    fused = tuple(noted_convolutions(history.hardware))
+    conv_macs, linear_macs, frozen_macs, winograd_macs = _macs_by_kind(
+        model, tuple(train.in_shape), fused
+    )
     batch = config.batch_size
     flops = {
         "convolution forward": 2 * conv_macs * batch,
         "convolution backward": 4 * (conv_macs - frozen_macs) * batch,
+        "convolution + max-pool by Winograd": 6 * winograd_macs * batch,
         "linear (fc)": 6 * linear_macs * batch,
     }
     kinds = [KindTime(k, ms, flops.get(k, 0.0)) for k, ms in per_kind.items()]
