@@ -118,6 +118,7 @@ def test_only_a_plain_3x3_conv_then_2x2_max_pool_on_a_small_wide_map_is_fused():
     conv, pool = nn.Conv2d(64, 128, 3, padding=1), nn.MaxPool2d(2)
     assert fusable(conv, pool, (256, 64, 7, 7)) and fusable(conv, pool, (128, 64, 6, 6))
     assert not fusable(conv, pool, (256, 64, 14, 14))  # measured slower on larger maps,
+    assert fusable(nn.Conv2d(32, 64, 3, padding=1), pool, (256, 32, 7, 7))
     assert not fusable(nn.Conv2d(16, 64, 3, padding=1), pool, (256, 16, 7, 7))  # few channels
     assert not fusable(conv, pool, (64, 64, 7, 7))  # and small batches
     assert not fusable(conv, nn.MaxPool2d(2, ceil_mode=True), (256, 64, 7, 7))

@@ -13,10 +13,11 @@ the largest of each window's four outputs straight from the blocks and the convo
 map is never stored; outputs that the floor pool drops (the 7th row and column of a 7x7 map) are
 not computed when the blocks fit the pooled part exactly (a 7x7 map: one 6x6 block).
 
-Forward and backward are written out (a ``torch.autograd.Function``): each transform is one matrix
-product with a Kronecker matrix over a tile's points, and the large products are the three
-batched ones (forward; gradients of the input and of the filters). Results equal ``F.conv2d`` then
-``F.max_pool2d`` to float32 rounding (tests/train/test_winograd.py).
+Forward and backward are written out (a ``torch.autograd.Function``): the input and output
+transforms are small matrices applied along each side of every tile (two matrix products over the
+whole batch), the pool's choice is kept as one byte per window, and the large products are the
+three batched ones (forward; gradients of the input and of the filters). Results equal
+``F.conv2d`` then ``F.max_pool2d`` to float32 rounding (tests/train/test_winograd.py).
 """
 
 from __future__ import annotations
@@ -79,23 +80,24 @@ def transforms(m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 @functools.cache
 def _kron(m: int, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
-    """The 2-D transforms as matrices over a tile's points (row-major): A (m^2 x n^2),
-    G (n^2 x 9), B (n^2 x n^2). A's rows are ordered by position within the 2x2 pooling window
-    first (top left, top right, bottom left, bottom right), then by window, so that the four
-    candidates of every window are four contiguous blocks."""
+    """The transforms as torch matrices: A^T (m x n) with its rows in the order even outputs
+    first, then odd ones (so that the four candidates of every 2x2 pooling window sit at the same
+    place of four quarters of the result), G over a tile's points (n^2 x 9, row-major), and
+    B^T (n x n). A^T and B^T are applied along each side of a tile (``_both_sides``: 2n products
+    per point where a matrix over the n^2 points needs n^2)."""
     at, g, bt = transforms(m)
-    half = m // 2
-    order = [
-        (2 * wi + di) * m + 2 * wj + dj
-        for di in range(2)
-        for dj in range(2)
-        for wi in range(half)
-        for wj in range(half)
-    ]
-    ka = np.kron(at, at)[order]
+    by_parity = at[list(range(0, m, 2)) + list(range(1, m, 2))]
     return tuple(
-        torch.tensor(t, dtype=dtype, device=device) for t in (ka, np.kron(g, g), np.kron(bt, bt))
+        torch.tensor(t, dtype=dtype, device=device) for t in (by_parity, np.kron(g, g), bt)
     )
+
+
+def _both_sides(matrix: torch.Tensor, tiles: torch.Tensor) -> torch.Tensor:
+    """``matrix`` applied along both axes of every tile: tiles (k, l, X) -> (a, b, X) with
+    out[a, b] = sum over k, l of matrix[a, k] matrix[b, l] tiles[k, l], as (a * b, X)."""
+    k = tiles.shape[0]
+    along_l = torch.matmul(matrix, tiles)  # batched over k: (k, b, X)
+    return (matrix @ along_l.view(k, -1)).view(matrix.shape[0] * along_l.shape[1], -1)
 
 
 class _ConvPool(torch.autograd.Function):
@@ -120,24 +122,25 @@ def _forward(
     th, tw = h // 2, w // 2  # the pooled map
     rows, cols = -(-2 * th // m), -(-2 * tw // m)  # blocks covering its 2th x 2tw outputs
     hp, wp = rows * m + 2, cols * m + 2
-    ka, kg, kb = _kron(m, x.device, x.dtype)
+    ka, kg, bt = _kron(m, x.device, x.dtype)
     xp = x.new_zeros((b, hp, wp, c))  # NHWC, zero padded
     hi, wi = min(h, hp - 1), min(w, wp - 1)
     xp[:, 1 : hi + 1, 1 : wi + 1] = x.permute(0, 2, 3, 1)[:, :hi, :wi]
     tiles = xp.unfold(1, n, m).unfold(2, n, m)  # (B, rows, cols, C, n, n)
     d = tiles.permute(4, 5, 0, 1, 2, 3).reshape(n * n, -1)
     count = b * rows * cols
-    u = (kb @ d).view(n * n, count, c)
+    u = _both_sides(bt, d.view(n, n, -1)).view(n * n, count, c)
     v = (kg @ weight.reshape(o, c, 9).permute(2, 1, 0).reshape(9, c * o)).view(n * n, c, o)
-    y = (ka @ torch.bmm(u, v).view(n * n, count * o)).view(4, half * half * count, o)
+    y = _both_sides(ka, torch.bmm(u, v).view(n, n, -1)).view(2, half, 2, half, count * o)
+    y00, y01, y10, y11 = y[0, :, 0], y[0, :, 1], y[1, :, 0], y[1, :, 1]  # (half, half, count * O)
     # the max-pool: the largest of each window's four outputs, the first of equals (in
     # row-major order), as max_pool2d picks it
-    right, lower_right = y[1] > y[0], y[3] > y[2]
-    top, bottom = torch.maximum(y[0], y[1]), torch.maximum(y[2], y[3])
+    right, lower_right = y01 > y00, y11 > y10
+    top, bottom = torch.maximum(y00, y01), torch.maximum(y10, y11)
     lower = bottom > top
-    pooled = torch.where(lower, bottom, top)
-    index = torch.where(lower, 2 + lower_right.to(torch.uint8), right.to(torch.uint8))
-    pooled = pooled.view(half, half, b, rows, cols, o).permute(2, 3, 0, 4, 1, 5)
+    pooled = torch.maximum(top, bottom)
+    index = torch.where(lower, lower_right, right).to(torch.uint8) + 2 * lower.to(torch.uint8)
+    pooled = pooled.reshape(half, half, b, rows, cols, o).permute(2, 3, 0, 4, 1, 5)
     out = pooled.reshape(b, rows * half, cols * half, o)[:, :th, :tw]
     out = out + bias if bias is not None else out.contiguous()
     ctx.save_for_backward(u, v, index)
@@ -150,7 +153,7 @@ def _backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
     b, c, h, w, o, m, rows, cols, has_bias = ctx.geometry
     n, half = m + 2, m // 2
     th, tw = h // 2, w // 2
-    ka, kg, kb = _kron(m, grad.device, grad.dtype)
+    ka, kg, bt = _kron(m, grad.device, grad.dtype)
     gl = grad.permute(0, 2, 3, 1)  # (B, th, tw, O)
     if rows * half == th and cols * half == tw:
         full = gl
@@ -160,15 +163,15 @@ def _backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
     gq = full.reshape(b, rows, half, cols, half, o).permute(2, 4, 0, 1, 3, 5)
     gq = gq.reshape(half * half * b * rows * cols, o)
     count = b * rows * cols
-    gy = gl.new_empty((4, half * half * count, o))
-    zero = gl.new_zeros(())
-    for k in range(4):  # each window's gradient goes to the output the pool took
-        torch.where(index == k, gq, zero, out=gy[k])
-    dm = (ka.t() @ gy.view(m * m, count * o)).view(n * n, count, o)
+    gy = gl.new_zeros((2, 2, half, half, count * o))  # to the output the pool took
+    gy.view(4, -1).scatter_(0, index.long().reshape(1, -1), gq.reshape(1, -1))
+    by_side = gy.permute(0, 2, 1, 3, 4).reshape(m, m, -1)  # (output row, output column, ...)
+    dm = _both_sides(ka.t().contiguous(), by_side).view(n * n, count, o)
     grad_x = grad_w = grad_b = None
     if ctx.needs_input_grad[0]:
         du = torch.bmm(dm, v.transpose(1, 2))  # (n^2, count, C)
-        dtiles = (kb.t() @ du.view(n * n, count * c)).view(n, n, b, rows, cols, c)
+        dtiles = _both_sides(bt.t().contiguous(), du.view(n, n, -1))
+        dtiles = dtiles.view(n, n, b, rows, cols, c)
         hp, wp = rows * m + 2, cols * m + 2
         if rows == cols == 1:  # one tile: nothing overlaps
             dxp = dtiles.view(n, n, b, c).permute(2, 0, 1, 3)
@@ -212,14 +215,14 @@ class WinogradConvPool(nn.Module):
 
 
 # Where F(6x6, 3x3) was measured faster than oneDNN's direct convolution and max-pool (forward and
-# backward, float32 channels-last, AVX2-only EPYC, 2026-12-07): maps of 6x6 or 7x7, so that one
-# 6x6 block holds every output the pool reads, with at least 64 input channels. At batch 256:
-# 64->128 at 7x7 1.32x, 128->128 2.35x, 96->192 1.89x, 64->64 1.25x; 32->64 at 7x7 0.91x; every
-# larger map slower (14x14 32->64 0.30x, 64->128 0.44x; 28x28 32->32 0.42x), where the blocks
-# overlap and the tiles outgrow the caches. A whole training step of the Fashion-MNIST `fast`
-# network (conv3 64->128 at 7x7 fused) took 1.19-1.25x less time at batch 256, but 0.92x at 64:
-# the layer alone gains 1.34-1.57x at any batch, and small steps lose it to the extra operations.
-MIN_CHANNELS = 64
+# backward, float32 channels-last, AVX2-only EPYC, 2026-12-07 03:10 UTC): maps of 6x6 or 7x7, so
+# that one 6x6 block holds every output the pool reads, with at least 32 input channels. At batch
+# 256: 64->128 at 7x7 2.27x, 96->192 2.80x, 32->64 1.24x (batch 64: 64->128 1.81x); every larger
+# map slower (14x14: 16->64 0.32x, 32->64 0.56x, 64->128 0.43x), where the blocks overlap and the
+# tiles outgrow the caches. A whole training step of the Fashion-MNIST `fast` network (conv3
+# 64->128 at 7x7 fused) took 1.36x less time at batch 256, 1.18x at 128 and 1.03x at 64: small
+# steps lose the layer's gain to the extra operations around it.
+MIN_CHANNELS = 32
 MIN_BATCH = 128
 BLOCK = 6
 
