@@ -113,7 +113,7 @@ class TrainConfig:
     winograd: bool = field(
         default=False,
         metadata={
-            "help": "in float32 on the CPU with batches of 128 or more, compute each 3x3 "
+            "help": "in float32 on the CPU with batches of 64 or more, compute each 3x3 "
             "convolution of 32 or more input channels on a 6x6 or 7x7 map, and the 2x2 max-pool "
             "after it, by Winograd's F(6x6, 3x3)"
         },

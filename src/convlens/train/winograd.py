@@ -79,7 +79,7 @@ def transforms(m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 @functools.cache
-def _kron(m: int, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
+def _torch_transforms(m: int, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
     """The transforms as torch matrices: A^T (m x n) with its rows in the order even outputs
     first, then odd ones (so that the four candidates of every 2x2 pooling window sit at the same
     place of four quarters of the result), G over a tile's points (n^2 x 9, row-major), and
@@ -122,7 +122,7 @@ def _forward(
     th, tw = h // 2, w // 2  # the pooled map
     rows, cols = -(-2 * th // m), -(-2 * tw // m)  # blocks covering its 2th x 2tw outputs
     hp, wp = rows * m + 2, cols * m + 2
-    ka, kg, bt = _kron(m, x.device, x.dtype)
+    at, g2, bt = _torch_transforms(m, x.device, x.dtype)
     xp = x.new_zeros((b, hp, wp, c))  # NHWC, zero padded
     hi, wi = min(h, hp - 1), min(w, wp - 1)
     xp[:, 1 : hi + 1, 1 : wi + 1] = x.permute(0, 2, 3, 1)[:, :hi, :wi]
@@ -130,8 +130,8 @@ def _forward(
     d = tiles.permute(4, 5, 0, 1, 2, 3).reshape(n * n, -1)
     count = b * rows * cols
     u = _both_sides(bt, d.view(n, n, -1)).view(n * n, count, c)
-    v = (kg @ weight.reshape(o, c, 9).permute(2, 1, 0).reshape(9, c * o)).view(n * n, c, o)
-    y = _both_sides(ka, torch.bmm(u, v).view(n, n, -1)).view(2, half, 2, half, count * o)
+    v = (g2 @ weight.reshape(o, c, 9).permute(2, 1, 0).reshape(9, c * o)).view(n * n, c, o)
+    y = _both_sides(at, torch.bmm(u, v).view(n, n, -1)).view(2, half, 2, half, count * o)
     y00, y01, y10, y11 = y[0, :, 0], y[0, :, 1], y[1, :, 0], y[1, :, 1]  # (half, half, count * O)
     # the max-pool: the largest of each window's four outputs, the first of equals (in
     # row-major order), as max_pool2d picks it
@@ -153,7 +153,7 @@ def _backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
     b, c, h, w, o, m, rows, cols, has_bias = ctx.geometry
     n, half = m + 2, m // 2
     th, tw = h // 2, w // 2
-    ka, kg, bt = _kron(m, grad.device, grad.dtype)
+    at, g2, bt = _torch_transforms(m, grad.device, grad.dtype)
     gl = grad.permute(0, 2, 3, 1)  # (B, th, tw, O)
     if rows * half == th and cols * half == tw:
         full = gl
@@ -166,7 +166,7 @@ def _backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
     gy = gl.new_zeros((2, 2, half, half, count * o))  # to the output the pool took
     gy.view(4, -1).scatter_(0, index.long().reshape(1, -1), gq.reshape(1, -1))
     by_side = gy.permute(0, 2, 1, 3, 4).reshape(m, m, -1)  # (output row, output column, ...)
-    dm = _both_sides(ka.t().contiguous(), by_side).view(n * n, count, o)
+    dm = _both_sides(at.t().contiguous(), by_side).view(n * n, count, o)
     grad_x = grad_w = grad_b = None
     if ctx.needs_input_grad[0]:
         du = torch.bmm(dm, v.transpose(1, 2))  # (n^2, count, C)
@@ -189,7 +189,7 @@ def _backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
             grad_x = dx.permute(0, 3, 1, 2)
     if ctx.needs_input_grad[1]:
         dv = torch.bmm(u.transpose(1, 2), dm)  # (n^2, C, O)
-        grad_w = (kg.t() @ dv.view(n * n, c * o)).view(3, 3, c, o).permute(3, 2, 0, 1)
+        grad_w = (g2.t() @ dv.view(n * n, c * o)).view(3, 3, c, o).permute(3, 2, 0, 1)
     if has_bias and ctx.needs_input_grad[2]:
         grad_b = gl.sum((0, 1, 2))
     return grad_x, grad_w, grad_b, None
@@ -215,15 +215,16 @@ class WinogradConvPool(nn.Module):
 
 
 # Where F(6x6, 3x3) was measured faster than oneDNN's direct convolution and max-pool (forward and
-# backward, float32 channels-last, AVX2-only EPYC, 2026-12-07 03:10 UTC): maps of 6x6 or 7x7, so
-# that one 6x6 block holds every output the pool reads, with at least 32 input channels. At batch
-# 256: 64->128 at 7x7 2.27x, 96->192 2.80x, 32->64 1.24x (batch 64: 64->128 1.81x); every larger
-# map slower (14x14: 16->64 0.32x, 32->64 0.56x, 64->128 0.43x), where the blocks overlap and the
-# tiles outgrow the caches. A whole training step of the Fashion-MNIST `fast` network (conv3
-# 64->128 at 7x7 fused) took 1.36x less time at batch 256, 1.18x at 128 and 1.03x at 64: small
-# steps lose the layer's gain to the extra operations around it.
+# backward, float32 channels-last, AVX2-only EPYC, 2026-12-07 03:10 UTC,
+# benchmarks/winograd_speed.py): maps of 6x6 or 7x7, so that one 6x6 block holds every output the
+# pool reads, with at least 32 input channels. At batch 256: 64->128 at 7x7 1.88-2.27x, 96->192
+# 2.32-2.80x, 32->64 1.24-1.70x (batch 64: 64->128 1.81x); every larger map slower (14x14: 16->64
+# 0.32-0.39x, 32->64 0.45-0.56x), where the blocks overlap and the tiles outgrow the caches. A whole
+# training step of the Fashion-MNIST `fast` network (conv3 64->128 at 7x7 fused) took 1.35x less
+# time at batch 256, 1.18-1.29x at 128, 1.03-1.25x at 64 and 0.82x at 32: small steps lose the
+# layer's gain to the extra operations around it.
 MIN_CHANNELS = 32
-MIN_BATCH = 128
+MIN_BATCH = 64
 BLOCK = 6
 
 
