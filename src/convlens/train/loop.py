@@ -119,8 +119,10 @@ def _train(run: Run) -> History:
 
         run.board = TensorBoardLog(run.run_path)
     ranks = f" x {world.world_size} processes" if world.is_distributed else ""
+    described = run.hw.describe()  # the hardware line goes on with the Winograd convolutions
     display.message(
-        f"training on {run.history.hardware}{ranks}: {len(run.x):,} examples, "
+        f"training on {described}{ranks}{run.history.hardware[len(described) :]}: "
+        f"{len(run.x):,} examples, "
         f"{run.total_steps:,} steps"
     )
     run.model.train()
