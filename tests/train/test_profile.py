@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -10,6 +10,7 @@ from convlens.cli import main
 from convlens.train.profile import (
     OTHER,
     PYTHON,
+    WINOGRAD,
     KindTime,
     Peaks,
     Profile,
@@ -82,6 +83,22 @@ def test_flop_rates_and_shares_in_the_table():
     conv = next(line for line in text.splitlines() if line.startswith("convolution forward"))
     assert conv.split()[-4:] == ["4.00", "40.0%", "500.0", "50.0%"]
     assert "10,000 images/s" in text
+
+
+def test_the_winograd_kind_is_counted_as_the_direct_sum_and_says_so():
+    # 2 ms doing the 3e9 FLOPs of the direct sum: 1,500 GFLOP/s, 150% of a 1,000 GFLOP/s peak
+    kinds = [KindTime(WINOGRAD, 2.0, 3e9), KindTime(PYTHON, 8.0)]
+    p = Profile(
+        data="d", model="m", batch_size=100, hardware="cpu float32", precision="float32",
+        steps=1, step_ms=10.0, profiled_step_ms=10.0, kinds=kinds, flops_per_step=3e9,
+        peaks=Peaks(float32=1000.0, bfloat16=2000.0, size=8),
+    )  # fmt: skip
+    text = format_profile(p)
+    row = next(line for line in text.splitlines() if line.startswith(WINOGRAD))
+    assert row.split()[-4:] == ["2.00", "20.0%", "1500.0", "150.0%"]
+    assert "5.1x fewer multiplications" in text
+    plain = replace(p, kinds=[KindTime("convolution forward", 2.0, 3e9), KindTime(PYTHON, 8.0)])
+    assert "5.1x fewer" not in format_profile(plain)
 
 
 def test_matmul_peak_is_measured():

@@ -46,6 +46,7 @@ RANGES: dict[str, str] = {
     "convlens.batch": "data: gather and augment",
     "convlens.winograd": "convolution + max-pool by Winograd",
 }
+WINOGRAD = RANGES["convlens.winograd"]
 OTHER = "other operations"
 PYTHON = "Python, dispatch and waiting"
 
@@ -250,7 +251,7 @@ def profile_training(
     flops = {
         "convolution forward": 2 * conv_macs * batch,
         "convolution backward": 4 * (conv_macs - frozen_macs) * batch,
-        "convolution + max-pool by Winograd": 6 * winograd_macs * batch,
+        WINOGRAD: 6 * winograd_macs * batch,
         "linear (fc)": 6 * linear_macs * batch,
     }
     kinds = [KindTime(k, ms, flops.get(k, 0.0)) for k, ms in per_kind.items()]
@@ -328,4 +329,9 @@ def format_profile(p: Profile, say: Callable[[float], str] | None = None) -> str
         "gradients; none for a frozen first convolution), linear 6 x MACs x batch; MACs from the "
         "summary. Python and waiting: the step's wall time that no ATen operation accounts for."
     )
+    if any(k.kind == WINOGRAD and k.ms_per_step > 0 for k in p.kinds):
+        lines.append(
+            f"{WINOGRAD}: the FLOPs of the direct sum it replaces (6 x MACs x batch); Winograd's "
+            "F(6x6, 3x3) needs 5.1x fewer multiplications, so its share of the peak can pass 100%."
+        )
     return "\n".join(line for line in lines if line)
