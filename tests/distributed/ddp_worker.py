@@ -1,5 +1,5 @@
 """One rank of a small distributed run (started by torchrun from test_ddp.py), or the same run in
-one process: ``python ddp_worker.py OUT_DIR [STOP_AT_STEP] [--resume] [--cuda]``.
+one process: ``python ddp_worker.py OUT_DIR [STOP_AT_STEP] [--resume] [--cuda] [--winograd]``.
 
 The model has neither batch norm nor dropout, the two layers whose result depends on how a batch is
 split, so W ranks with B/W examples each must take the same steps as one process with B.
@@ -55,6 +55,24 @@ def train(
     return model
 
 
+# --winograd: 32 channels on 6x6 maps, convolution, ReLU, max-pool: the pair that winograd fuses
+# from 64 examples per process (a global batch of 128 over two ranks)
+WINOGRAD_SPEC = "conv3x3x32p1-conv3x3x32p1-pool2-fc3"
+
+
+def train_winograd(out: Path) -> tuple[torch.nn.Module, str]:
+    """The --winograd run: its model and the hardware line its History reports."""
+    g = torch.Generator().manual_seed(2)
+    x = torch.randint(0, 256, (256, 1, 6, 6), generator=g, dtype=torch.uint8)
+    y = torch.randint(0, 3, (256,), generator=g)
+    data = TensorData("noise", "train", x, y, ("a", "b", "c"), (0.5,), (0.29,))
+    torch.manual_seed(CONFIG.seed)
+    model = build_model(WINOGRAD_SPEC, (1, 6, 6))
+    config = CONFIG.replace(epochs=2, batch_size=128, crop=0, winograd=True)
+    history = fit(model, data, config, run_dir=out)
+    return model, history.hardware
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
     # TF32 would round each rank's convolutions differently from a single process's
@@ -64,4 +82,7 @@ if __name__ == "__main__":
     stop = int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2].isdigit() else 0
     with launch():
         device = "cuda" if "--cuda" in sys.argv else "cpu"
-        train(out_dir, stop_at=stop, resume="--resume" in sys.argv, device=device)
+        if "--winograd" in sys.argv:
+            print(train_winograd(out_dir)[1])
+        else:
+            train(out_dir, stop_at=stop, resume="--resume" in sys.argv, device=device)

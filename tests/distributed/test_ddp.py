@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from ddp_worker import make_model, train
+from ddp_worker import CONFIG, WINOGRAD_SPEC, make_model, train, train_winograd
 
+from convlens.build import build_model
 from convlens.train import load_checkpoint
 
 HERE = Path(__file__).parent
@@ -65,6 +66,19 @@ def test_two_gloo_ranks_match_one_process(tmp_path):
     for a, b in zip(ddp_records, one_records, strict=True):
         assert a["acc"] == b["acc"] and a["val_acc"] == b["val_acc"]
         assert a["loss"] == pytest.approx(b["loss"], rel=1e-5)
+
+
+def test_two_ranks_with_winograd_match_one_process(tmp_path):
+    result = torchrun(2, str(HERE / "ddp_worker.py"), str(tmp_path / "ddp"), "--winograd")
+    assert "Winograd F(6x6, 3x3) for conv2" in result.stdout  # 64 examples per rank: fused
+    single, hardware = train_winograd(tmp_path / "single")
+    assert "Winograd F(6x6, 3x3) for conv2" in hardware
+    ddp = load_checkpoint(tmp_path / "ddp" / "last").model
+    assert_same_weights(ddp.state_dict(), single.state_dict())
+    torch.manual_seed(CONFIG.seed)  # the weights both runs started from
+    untrained = build_model(WINOGRAD_SPEC, (1, 6, 6)).state_dict()
+    moved = max((untrained[k] - single.state_dict()[k]).abs().max() for k in untrained)
+    assert moved > 1e-2
 
 
 @pytest.mark.slow
