@@ -32,7 +32,7 @@ import torch
 from torch import nn
 from torch.profiler import record_function
 
-from convlens.torchutil import eval_mode
+from convlens.analysis.trace import trace_rows
 
 # interpolation points of F(m, 3), the point at infinity added: small integers and halves keep the
 # transforms' entries few and exact in binary, so float32 results stay close to the direct sum
@@ -277,27 +277,15 @@ _NOTE = ", Winograd F(6x6, 3x3) for "
 def winograd_view(model: nn.Module, batch_shape: tuple[int, ...]) -> tuple[nn.Module, list[str]]:
     """A network that computes what ``model`` does on batches of ``batch_shape`` (N, C, H, W),
     with every fusable convolution and max-pool pair of a sequential model (a ReLU between them
-    allowed) run as one ``WinogradConvPool``, and the names of those convolutions. The view holds ``model``'s own
-    modules (training it trains ``model``; hooks on the fused layers, or on ``model`` itself, do
-    not run); a model that is not an ``nn.Sequential``, or has no such pair, comes back as it
-    is."""
+    allowed) run as one ``WinogradConvPool``, and the names of those convolutions. The view holds
+    ``model``'s own modules (training it trains ``model``; hooks on the fused layers, or on
+    ``model`` itself, do not run); a model that is not an ``nn.Sequential``, or has no such pair,
+    comes back as it is. Each layer's input shape comes from the summary's trace."""
     if not isinstance(model, nn.Sequential) or len(batch_shape) != 4:
         return model, []
     named = list(model.named_children())
-    seen: dict[str, tuple[int, ...]] = {}
-    handles = [
-        layer.register_forward_pre_hook(
-            lambda _m, inputs, name=name: seen.__setitem__(name, tuple(inputs[0].shape[1:]))
-        )
-        for name, layer in named
-    ]
-    try:  # one example through the model, in evaluation mode: the shape each layer receives
-        device = next((p.device for p in model.parameters()), torch.device("cpu"))
-        with eval_mode(model), torch.no_grad():
-            model(torch.zeros((1, *batch_shape[1:]), device=device))
-    finally:
-        for handle in handles:
-            handle.remove()
+    rows, _ = trace_rows(model, batch_shape[1:], flop_counter=False)  # on the meta device
+    seen = {row.name: row.in_shape for row in rows}
     parts: list[tuple[str, nn.Module]] = []
     fused: list[str] = []
     i = 0
