@@ -186,6 +186,7 @@ def test_fit_trains_the_same_network_either_way(tmp_path):
         trained[winograd] = model.state_dict()
         note = "Winograd F(6x6, 3x3) for conv3"
         assert (note in history.hardware) is winograd
+        assert history.winograd == (("conv3",) if winograd else ())
         assert json.loads((run_dir / "config.json").read_text())["winograd"] is winograd
     assert trained[True].keys() == trained[False].keys()  # checkpoints do not change
     for name, value in trained[True].items():

@@ -119,10 +119,9 @@ def _train(run: Run) -> History:
 
         run.board = TensorBoardLog(run.run_path)
     ranks = f" x {world.world_size} processes" if world.is_distributed else ""
-    described = run.hw.describe()  # the hardware line goes on with the Winograd convolutions
+    winograd = winograd_note(run.history.winograd)
     display.message(
-        f"training on {described}{ranks}{run.history.hardware[len(described) :]}: "
-        f"{len(run.x):,} examples, "
+        f"training on {run.hw.describe()}{ranks}{winograd}: {len(run.x):,} examples, "
         f"{run.total_steps:,} steps"
     )
     run.model.train()
@@ -192,7 +191,10 @@ def _prepare(
         batch_size=batch_size, steps_per_epoch=steps_per_epoch,
         total_steps=total_steps,
         state=RunState(model, optimizer, generator, scaler),
-        history=History(hardware=hw.describe() + winograd_note(fused), run_dir=run_path),
+        history=History(
+            hardware=hw.describe() + winograd_note(fused), winograd=tuple(fused),
+            run_dir=run_path,
+        ),
         hooks=hooks,
         run_path=run_path, augment=_augmenter(config),
         flips=alternating_flips(len(x), config.seed).to(hw.device) if config.alternate_flip else None,

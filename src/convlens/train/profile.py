@@ -218,7 +218,6 @@ def profile_training(
     from torch.profiler import ProfilerActivity, profile
 
     from convlens.train.loop import fit
-    from convlens.train.winograd import noted_convolutions
 
     before = matmul_peaks() if peaks else None
     train, config, model = _recipe_run(data, recipe, warmup + 2 * steps + 1, root, overrides)
@@ -243,9 +242,8 @@ def profile_training(
     profiled_ms = window["seconds"] / steps * 1e3
     per_kind, top = split_by_kind(window["prof"].events(), steps, profiled_ms)
 
-    fused = tuple(noted_convolutions(history.hardware))
     conv_macs, linear_macs, frozen_macs, winograd_macs = _macs_by_kind(
-        model, tuple(train.in_shape), fused
+        model, tuple(train.in_shape), history.winograd
     )
     batch = config.batch_size
     flops = {

@@ -41,6 +41,7 @@ class History(Mapping[str, list[Any]]):
     outcome: str = "completed"  # completed | early_stopping | interrupted (Ctrl-C) | stopped
     stopped: bool = False  # ended before its last step by Ctrl-C or TrainControl.stop(): resumable
     hardware: str = ""  # device, precision, layout and threads that were used
+    winograd: tuple[str, ...] = ()  # the convolutions computed by Winograd's F(6x6, 3x3)
     run_dir: Path | None = None
 
     @property

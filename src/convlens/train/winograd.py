@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import math
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -260,15 +261,9 @@ def fusable(conv: nn.Module, pool: nn.Module, batch_shape: tuple[int, ...]) -> b
     )
 
 
-def winograd_note(fused: list[str]) -> str:
+def winograd_note(fused: Sequence[str]) -> str:
     """What a run's hardware line adds when convolutions ran by Winograd's algorithm."""
     return f"{_NOTE}{', '.join(fused)}" if fused else ""
-
-
-def noted_convolutions(hardware: str) -> list[str]:
-    """The convolutions that ``winograd_note`` named in a hardware line."""
-    _, found, names = hardware.partition(_NOTE)
-    return [n.strip() for n in names.split(",")] if found else []
 
 
 _NOTE = ", Winograd F(6x6, 3x3) for "
