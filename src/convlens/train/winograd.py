@@ -279,7 +279,9 @@ def winograd_view(model: nn.Module, batch_shape: tuple[int, ...]) -> tuple[nn.Mo
     if not isinstance(model, nn.Sequential) or len(batch_shape) != 4:
         return model, []
     named = list(model.named_children())
-    rows, _ = trace_rows(model, batch_shape[1:], flop_counter=False)  # on the meta device
+    # one real forward pass of a zero example: milliseconds, where the meta device's first use
+    # imports torch's meta kernels (over a second of a run's start-up)
+    rows, _ = trace_rows(model, batch_shape[1:], meta=False, flop_counter=False)
     seen = {row.name: row.in_shape for row in rows}
     parts: list[tuple[str, nn.Module]] = []
     fused: list[str] = []
