@@ -216,3 +216,28 @@ def test_the_command_line_says_which_convolutions_ran_by_winograd(tmp_path, caps
         out = said.out + said.err
         assert "training on cpu float32" in out
         assert ("Winograd F(6x6, 3x3) for conv2" in out) is shown
+
+
+def test_a_checkpoint_is_scored_again_by_winograd_as_its_run_scored_it(tmp_path):
+    """`convlens eval`, the report and `evaluate` compute the fused layers as training did, so the
+    loss is the run's to the last bit; the direct layers round differently."""
+    from convlens.data import load_dataset
+    from convlens.train import evaluate, load_checkpoint
+    from convlens.train.evaluation import scoring_config
+
+    train, test = load_dataset("digits", "train"), load_dataset("digits", "test")
+    model = build_model("conv3x3x64-conv3x3x64p1-pool2-fc10", tuple(train.in_shape))
+    config = TrainConfig(
+        epochs=1, batch_size=128, precision="float32", device="cpu", verbose=0, winograd=True
+    )
+    history = fit(model, train, config, test=test, run_dir=tmp_path / "run")
+    assert history.winograd == ("conv2",)
+    ckpt = load_checkpoint(tmp_path / "run" / "last")
+    assert ckpt.meta["scoring"]["winograd"] == ["conv2"]
+    scoring = scoring_config(ckpt.meta, ckpt.config, device="cpu")
+    assert scoring.winograd
+    again = evaluate(ckpt.model, test, scoring)
+    assert again["loss"] == history.test["loss"]
+    assert again["confusion"] == history.test["confusion"]
+    direct = evaluate(ckpt.model, test, TrainConfig(precision="float32", device="cpu", verbose=0))
+    assert direct["loss"] != history.test["loss"]

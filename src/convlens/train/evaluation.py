@@ -13,7 +13,7 @@ augmentation it recorded (``scoring_config``), and say which (``describe_scoring
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
@@ -125,18 +125,29 @@ def scored_logits(
     model.to(hw.device)
     if hw.channels_last and x.dim() == 4:
         model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-    return logits_of(model, x.to(hw.device), hw, config.eval_batch_size, config.tta)
+    net = model
+    if config.winograd and hw.device.type == "cpu" and hw.precision == "float32":
+        # the layers that training computed by Winograd's algorithm, computed so here too: the
+        # same rounding gives the same predictions, and in half the time
+        from convlens.train.winograd import winograd_view
+
+        net, _ = winograd_view(model, (config.eval_batch_size, *x.shape[1:]))
+    return logits_of(net, x.to(hw.device), hw, config.eval_batch_size, config.tta)
 
 
-def scoring_record(config: TrainConfig, hw: Hardware) -> dict[str, Any]:
+def scoring_record(
+    config: TrainConfig, hw: Hardware, winograd: Sequence[str] = ()
+) -> dict[str, Any]:
     """What a checkpoint records of how its run scored data: resolved precision and layout,
-    test-time augmentation and the evaluation batch size."""
+    test-time augmentation, the evaluation batch size and the convolutions computed by
+    Winograd's algorithm (``winograd``, the names)."""
     return {
         "precision": hw.precision,
         "channels_last": hw.channels_last,
         "tta": config.tta,
         "batch_size": config.eval_batch_size,
         "device": hw.device.type,
+        "winograd": list(winograd),
     }
 
 
@@ -149,8 +160,9 @@ def scoring_config(
 ) -> TrainConfig:
     """A config that scores a checkpoint exactly as its run did: the precision, layout, test-time
     augmentation and batch size recorded in ``meta["scoring"]`` (checkpoints written before it
-    resolve the trained config's settings on this machine). ``tta`` overrides the recorded one.
-    float16 (a CUDA run) falls back to float32 on a device without it."""
+    resolve the trained config's settings on this machine), and Winograd's algorithm where the
+    run computed convolutions by it. ``tta`` overrides the recorded one. float16 (a CUDA run)
+    falls back to float32 on a device without it."""
     trained = trained or TrainConfig(verbose=0)
     recorded = meta.get("scoring") or {}
     precision = str(recorded.get("precision") or trained.precision)
@@ -165,6 +177,7 @@ def scoring_config(
         tta=use_tta,
         flip=use_tta,
         eval_batch_size=int(recorded.get("batch_size") or trained.eval_batch_size),
+        winograd=bool(recorded.get("winograd")),
         verbose=0,
     )
 

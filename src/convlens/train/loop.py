@@ -516,7 +516,7 @@ def _checkpoint(run: Run, name: str, record: dict[str, Any] | None) -> None:
     save_checkpoint(
         run.run_path / name, run.model, config=run.config, data=run.data, step=run.state.step,
         epoch=record["epoch"] if record else run.state.epoch, metrics=record,
-        scoring=scoring_record(run.config, run.hw),
+        scoring=scoring_record(run.config, run.hw, run.history.winograd),
     )  # fmt: skip
 
 
