@@ -99,13 +99,13 @@ def conv_blocks(*widths: int, head: str = "fc10") -> str:
 # 118.0, 109.2 s wall, still less than 7 epochs without `winograd` (134.9 s), as 8 epochs of
 # 18-64-128 (93.63%, 93.61%, 93.73%) had done before. Where `winograd` does not apply (bf16 and
 # GPUs, which have kernels of their own) the eighth epoch costs 1.14x the time.
-# Batches of 128 for 6 epochs at lr 7e-3, with `winograd` (fit API, 2026-12-07 04:58-05:16 UTC,
+# Batches of 128 for 6 epochs at lr 7e-3, with `winograd` (fit API, 2026-12-07 04:48-05:08 UTC,
 # AVX2-only EPYC): seeds 0-4 93.61%, 93.46%, 93.76%, 93.45%, 93.67% (median 93.61%) against
 # 93.38%, 93.67%, 93.57%, 93.74% for seeds 0, 1, 3, 4 of 8 epochs of 256 (seed 2: 93.71%, above),
 # in 74-106 s of training against 110-121 s beside them; 5 epochs of 128 gave 93.31%, 93.46%,
 # 93.53%. A step of 128 costs about 1.07x a step of 256 per image with `winograd` (1.02x without,
 # benchmarks/winograd_speed.py), so 6 epochs of 128 take about 0.8x the time of 8 of 256 for the
-# same accuracy: the recipe. `convlens train --recipe fast` end to end (05:05-05:14 UTC): seeds
+# same accuracy: the recipe. `convlens train --recipe fast` end to end (05:08-05:16 UTC): seeds
 # 0-2 93.61%, 93.46%, 93.76% in 106.6, 94.1 and 120.8 s wall, with the 8 epochs of 256 at 93.38%
 # in 140.6 s between them (the machine in a slow phase: 119 s at 04:40).
 _FASHION = conv_blocks(16, 64, 128)
