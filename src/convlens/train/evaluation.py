@@ -199,9 +199,7 @@ def predict(
     for regression data (a TensorData with float targets), the model's outputs as they are."""
     config = config or TrainConfig(verbose=0)
     inputs = x.float_x() if hasattr(x, "float_x") else torch.as_tensor(x, dtype=torch.float32)
-    hw = hardware or choose_hardware(config, inputs.dim() - 2)
-    model.to(hw.device)
-    logits = logits_of(model, inputs, hw, config.eval_batch_size, config.tta)
+    logits = scored_logits(model, inputs, config, hardware=hardware)
     if getattr(x, "task", "classification") == "regression":
         return logits.cpu()
     return logits.softmax(1).cpu()
