@@ -126,12 +126,13 @@ def scored_logits(
     if hw.channels_last and x.dim() == 4:
         model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     net = model
-    if config.winograd and hw.device.type == "cpu" and hw.precision == "float32":
+    if config.winograd:
         # the layers that training computed by Winograd's algorithm, computed so here too: the
         # same rounding gives the same predictions, and in half the time
-        from convlens.train.winograd import winograd_view
+        from convlens.train.winograd import winograd_runs_on, winograd_view
 
-        net, _ = winograd_view(model, (config.eval_batch_size, *x.shape[1:]))
+        if winograd_runs_on(hw):
+            net, _ = winograd_view(model, (config.eval_batch_size, *x.shape[1:]))
     return logits_of(net, x.to(hw.device), hw, config.eval_batch_size, config.tta)
 
 

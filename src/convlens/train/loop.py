@@ -72,7 +72,7 @@ from convlens.train.run import (
     schedule_steps,
 )
 from convlens.train.state import RunState, load_state, save_state
-from convlens.train.winograd import winograd_note, winograd_view
+from convlens.train.winograd import winograd_note, winograd_runs_on, winograd_view
 
 # --- fit --------------------------------------------------------------------------------------
 
@@ -217,7 +217,7 @@ def _place(
         model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     net: nn.Module = model
     fused: list[str] = []
-    if config.winograd and hw.device.type == "cpu" and hw.precision == "float32":
+    if config.winograd and winograd_runs_on(hw):
         net, fused = winograd_view(model, batch_shape)  # shares the model's parameters
     net = distributed.wrap_model(net, hw.device)  # DDP when a group is joined
     return (torch.compile(net) if config.compile else net), fused  # type: ignore[return-value]

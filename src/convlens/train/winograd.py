@@ -26,7 +26,7 @@ import functools
 import math
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -34,6 +34,9 @@ from torch import nn
 from torch.profiler import record_function
 
 from convlens.analysis.trace import trace_rows
+
+if TYPE_CHECKING:
+    from convlens.train.device import Hardware
 
 # interpolation points of F(m, 3), the point at infinity added: small integers and halves keep the
 # transforms' entries few and exact in binary, so float32 results stay close to the direct sum
@@ -259,6 +262,12 @@ def fusable(conv: nn.Module, pool: nn.Module, batch_shape: tuple[int, ...]) -> b
         and 2 * (h // 2) == BLOCK
         and 2 * (w // 2) == BLOCK
     )
+
+
+def winograd_runs_on(hw: Hardware) -> bool:
+    """Whether fused layers replace the direct ones on this hardware: float32 on the CPU (bf16
+    and CUDA have kernels of their own)."""
+    return hw.device.type == "cpu" and hw.precision == "float32"
 
 
 def winograd_note(fused: Sequence[str]) -> str:
