@@ -25,6 +25,7 @@ During the pass three things watch every call:
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -244,16 +245,19 @@ def trace_rows(
     ``flop_counter=False`` counts MACs by the per-layer rule of conv and linear modules only
     (functional calls and recurrent layers count 0), without the FLOP counter: a dispatch mode's
     first use in a process imports torch._dynamo, about 1.3-2 s, and so does the first conv on
-    the meta device. By default (None for both) a plain network, torch's layers in
-    ``nn.Sequential`` containers and nothing else (see ``plain_network``), of modest size is
-    traced on one real example without the counter, which counts its MACs exactly as the rule
-    does; every other model goes to the meta device and the counter.
+    the meta device. By default (None for both), until that import has happened, a plain
+    network, torch's layers in ``nn.Sequential`` containers and nothing else (see
+    ``plain_network``), of modest size is traced on one real example without the counter, which
+    counts its MACs exactly as the rule does; every other model, and every model once the import
+    is paid, goes to the meta device and the counter (AlexNet: 3 ms there, 30 ms for one real
+    example).
     """
     from torch.utils.flop_counter import FlopCounterMode
 
     in_shape = tuple(int(v) for v in in_shape)
     if meta is None or flop_counter is None:
-        plain = plain_network(model, in_shape)
+        # once torch._dynamo is loaded the meta device costs nothing more, and it never computes
+        plain = "torch._dynamo" not in sys.modules and plain_network(model, in_shape)
         meta = not plain if meta is None else meta
         flop_counter = not plain if flop_counter is None else flop_counter
     tracker = FieldTracker()
