@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 
 @contextmanager
@@ -27,3 +29,24 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
         # flags of the children restored before it
         for module, flag in flags:
             module.training = flag
+
+
+class _SkipMetaInPlace(TorchFunctionMode):
+    """Every in-place op on a meta tensor returns the tensor untouched: it has nothing to write."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", "")
+        target = args[0] if args else None
+        if name.endswith("_") and not name.endswith("__") and getattr(target, "is_meta", False):
+            return target
+        return func(*args, **(kwargs or {}))
+
+
+@contextmanager
+def built_on_meta() -> Iterator[None]:
+    """``with built_on_meta():`` builds modules on the meta device, shapes without memory, and
+    skips their initialisation: an in-place op on a meta tensor has nothing to write, and some
+    (``normal_``, which ``kaiming_normal_`` calls) run Python references on the meta device whose
+    first use imports torch._dynamo, 1.2-2 s."""
+    with torch.device("meta"), _SkipMetaInPlace():
+        yield

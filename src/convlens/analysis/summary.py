@@ -3,9 +3,9 @@
 A ``Summary`` is a value: rows (``LayerInfo``) plus totals. Its text form is the table; it also
 renders as Markdown, CSV, JSON and HTML (``_repr_html_`` for notebooks). Specs are summarised by
 arithmetic alone (no torch); any ``nn.Module`` by forward hooks on the meta device, or on one real
-example for a plain network of torch's layers in ``nn.Sequential`` (``trace.plain_network``: the
-meta device's first conv imports torch._dynamo, 1.3-2 s). On a spec-built network all give the
-same rows.
+example for the first model of modest size in a process (``trace.real_trace_ok``: the meta
+device's first conv imports torch._dynamo, 1.2-2 s). On a spec-built network all give the same
+rows.
 
 MACs (multiply-accumulates, for one sample; FLOPs = 2 x MACs). For a module, PyTorch's FLOP
 counter (``torch.utils.flop_counter.FlopCounterMode``) is the authority: every convolution and
@@ -14,8 +14,7 @@ submodules did. So a conv, linear or matmul written as a function call on the mo
 parameters counts on the row of the module that calls it, a module called twice counts twice, and
 a weight that two modules share counts its parameters once (on the first row) and its MACs on
 every call. Where this agrees with the lectures' per-layer convention (conv: C_out x H_out x W_out
-x C_in/groups x K x K; fc: in x out) the numbers are the same, and a plain network, where it
-agrees everywhere, is counted by that convention without the counter. The differences, all by the
+x C_in/groups x K x K; fc: in x out) the numbers are the same. The differences, all by the
 counter's rules:
 
 * biases: not counted (an addition, not a multiply-accumulate), as in the spec arithmetic;

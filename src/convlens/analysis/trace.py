@@ -4,9 +4,9 @@ Every parameter and buffer is swapped by hand for a meta tensor of the same shap
 ``torch.func.functional_call``, whose first use imports torch._dynamo for a feature this trace
 does not need), so the pass computes shapes only: a 138 M-parameter VGG-16 traces in well under
 a second and no real activation is ever allocated. Models whose kernels do not run on the meta
-device fall back to one real forward pass on zeros, and so do plain networks (torch's layers in
-``nn.Sequential``, of modest size; ``plain_network``): the first conv on the meta device imports
-torch._dynamo, 1.3-2 s, while one real example of such a network takes milliseconds.
+device fall back to one real forward pass on zeros, and so does the first trace in a process of
+a model of modest size (``real_trace_ok``): the first conv on the meta device imports
+torch._dynamo, 1.2-2 s, while one real example of ResNet-50 takes 0.15 s.
 
 During the pass three things watch every call:
 
@@ -18,8 +18,8 @@ During the pass three things watch every call:
 * PyTorch's FLOP counter (``torch.utils.flop_counter.FlopCounterMode``), the authority for MACs:
   a row's MACs are the FLOPs counted while its module ran, less those of the modules it called,
   halved (the counter counts a multiply-accumulate as 2 FLOPs). See ``convlens.analysis.summary``
-  for what it counts and what it does not. A plain network needs no counter: its MACs are the
-  per-layer rule's (conv and fc), which is what the counter counts for it.
+  for what it counts and what it does not. On a real example the counter's formulas run in a
+  dispatch mode of convlens's own (``_Flops``), which does not import torch._dynamo.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from convlens.analysis.geometry import LayerInfo, fit_note, same_padding, unused_pixels
 from convlens.analysis.meta_shapes import meta_output
@@ -242,26 +243,52 @@ def trace_rows(
     Returns the rows and the exception that stopped the forward pass, if any: the rows up to the
     failing layer are kept so the table shows how far the shapes got.
 
-    ``flop_counter=False`` counts MACs by the per-layer rule of conv and linear modules only
-    (functional calls and recurrent layers count 0), without the FLOP counter: a dispatch mode's
-    first use in a process imports torch._dynamo, about 1.3-2 s, and so does the first conv on
-    the meta device. By default (None for both), until that import has happened, a plain
-    network, torch's layers in ``nn.Sequential`` containers and nothing else (see
-    ``plain_network``), of modest size is traced on one real example without the counter, which
-    counts its MACs exactly as the rule does; every other model, and every model once the import
-    is paid, goes to the meta device and the counter (AlexNet: 3 ms there, 30 ms for one real
-    example).
-    """
-    from torch.utils.flop_counter import FlopCounterMode
+    By default (None for both) the trace takes the quickest way that counts as PyTorch's FLOP
+    counter does. The first conv on the meta device, and the first use of the counter (a dispatch
+    mode that torch wraps against compilation), import torch._dynamo: 1.2-2 s. So while that
+    import has not happened, a model that one real example runs quickly (``real_trace_ok``: at
+    most 67 M parameters and 1 M input values, no recurrent or attention layers, whose CPU
+    kernels the counter cannot see) is traced on a real example of zeros and counted by
+    ``_Flops``, the counter's formulas in a dispatch mode that needs no torch._dynamo; should it
+    meet an attention or recurrent kernel after all, the trace goes to the meta device. Every
+    other model, and every model once the import is paid, goes to the meta device and the
+    counter (AlexNet: 3 ms there, 22 ms for one real example).
 
+    ``flop_counter=False`` counts MACs by the per-layer rule of conv and linear modules only
+    (functional calls and recurrent layers count 0), for callers that need only a conv net's
+    MACs (the training loop's FLOP rate); ``meta=False`` traces a real example, counted by
+    ``_Flops`` where ``flop_counter`` is True.
+    """
     in_shape = tuple(int(v) for v in in_shape)
-    if meta is None or flop_counter is None:
+    if meta is None and flop_counter is None:
         # once torch._dynamo is loaded the meta device costs nothing more, and it never computes
-        plain = "torch._dynamo" not in sys.modules and plain_network(model, in_shape)
-        meta = not plain if meta is None else meta
-        flop_counter = not plain if flop_counter is None else flop_counter
+        on_meta = _device_of(model).type == "meta"
+        if not on_meta and "torch._dynamo" not in sys.modules and real_trace_ok(model, in_shape):
+            flops = _Flops()
+            rows, error = _trace(model, in_shape, False, flops)
+            if not flops.unsure:
+                return rows, error
+        meta = True
+    meta = True if meta is None else meta
+    flop_counter = True if flop_counter is None else flop_counter
+    counter: Any = None
+    if flop_counter and meta:
+        from torch.utils.flop_counter import FlopCounterMode
+
+        counter = FlopCounterMode(display=False)
+    elif flop_counter:
+        counter = _Flops()  # the same formulas, without torch._dynamo
+    rows, error = _trace(model, in_shape, meta, counter)
+    if error is not None and meta and _is_meta_limitation(error):
+        return trace_rows(model, in_shape, meta=False, flop_counter=flop_counter)
+    return rows, error
+
+
+def _trace(
+    model: nn.Module, in_shape: tuple[int, ...], meta: bool, counter: Any
+) -> tuple[list[LayerInfo], Exception | None]:
+    """One forward pass of zeros, on the meta device or the model's own, watched."""
     tracker = FieldTracker()
-    counter = FlopCounterMode(display=False) if flop_counter else None
     recorder = _Recorder(model, tracker, counter)
     handles = recorder.hook(model)
     error: Exception | None = None
@@ -278,36 +305,69 @@ def trace_rows(
     finally:
         for h in handles:
             h.remove()
-    if error is not None and meta and _is_meta_limitation(error):
-        return trace_rows(model, in_shape, meta=False, flop_counter=flop_counter)
     return recorder.rows, error
 
 
-# torch's layers whose MACs the per-layer rule counts as the FLOP counter does: conv and fc by
-# the rule, the others none (the counter counts matrix products and convolutions only)
-_PLAIN_LAYERS = (
-    *_KINDS, nn.Conv3d, nn.BatchNorm3d, nn.MaxPool1d, nn.MaxPool3d, nn.AvgPool3d,
-    nn.AdaptiveMaxPool1d, nn.ReLU6, nn.SiLU, nn.Hardtanh, nn.LogSoftmax, nn.Dropout1d,
-    nn.Dropout3d, nn.ZeroPad2d, nn.ConstantPad1d, nn.ConstantPad2d, nn.Unflatten,
-)  # fmt: skip
-_PLAIN_PARAMS, _PLAIN_INPUT = 1 << 26, 1 << 22  # at most 67 M parameters, 4 M input values
+class _Flops(TorchDispatchMode):
+    """FLOPs of every aten call by the formulas of PyTorch's FLOP counter (``flop_registry``),
+    ops it has no formula for decomposed as the counter decomposes them.
+
+    Unlike ``FlopCounterMode`` it is not wrapped against torch.compile (``_should_skip_dynamo``),
+    so its first use does not import torch._dynamo. ``unsure`` turns True when a kernel the
+    formulas do not know runs attention or a recurrent layer (the fused CPU kernels that only the
+    meta device's trace splits into counted products).
+    """
+
+    _UNSURE = ("attention", "rnn", "lstm", "gru", "multi_head", "transformer")
+    _SHAPE_QUERIES = ("size", "sym_size", "stride", "sym_stride", "dim", "numel", "sym_numel")
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        return False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
+        self.unsure = False
+
+    def get_total_flops(self) -> int:
+        return self.total
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        from torch.utils.flop_counter import flop_registry
+
+        kwargs = kwargs or {}
+        packet = func._overloadpacket
+        formula = flop_registry.get(packet)
+        if formula is None and func is not torch.ops.prim.device.default:
+            if packet.__name__ in self._SHAPE_QUERIES:
+                return func(*args, **kwargs)
+            with self:  # a composite op: count the ops it is made of
+                out = func.decompose(*args, **kwargs)
+            if out is not NotImplemented:
+                return out
+            self.unsure = self.unsure or any(w in packet.__name__ for w in self._UNSURE)
+        out = func(*args, **kwargs)
+        if formula is not None:
+            self.total += int(formula(*args, **kwargs, out_val=out))
+        return out
 
 
-def plain_network(model: nn.Module, in_shape: Sequence[int]) -> bool:
-    """True for a network that one real example traces quickly and the per-layer MAC rule
-    counts exactly: every module either ``nn.Sequential`` (or a subclass with its forward) or one
-    of torch's layers in ``_PLAIN_LAYERS`` (or convlens's GlobalAvgPoolFlat), and the parameters
-    and the input small enough for a forward pass on zeros to cost little."""
-    from convlens.modules import GlobalAvgPoolFlat
+_REAL_PARAMS, _REAL_INPUT = 1 << 26, 1 << 20  # at most 67 M parameters, 1 M input values
+_FUSED = (nn.RNNBase, nn.MultiheadAttention, nn.Transformer, nn.TransformerEncoderLayer,
+          nn.TransformerDecoderLayer, nn.TransformerEncoder, nn.TransformerDecoder)  # fmt: skip
 
-    for m in model.modules():
-        if isinstance(m, nn.Sequential):
-            if type(m).forward is not nn.Sequential.forward:
-                return False
-        elif type(m) not in _PLAIN_LAYERS and type(m) is not GlobalAvgPoolFlat:
-            return False
+
+def real_trace_ok(model: nn.Module, in_shape: Sequence[int]) -> bool:
+    """True for a model that one real example of zeros traces quickly and ``_Flops`` counts as
+    the FLOP counter does on the meta device: at most 67 M parameters and 1 M input values
+    (ResNet-152 at 224x224: 0.2 s), and no recurrent, attention or transformer layers, whose
+    fused CPU kernels the counter's formulas do not see. (A model on the meta device needs
+    ``model.to_empty(device="cpu")`` first: uninitialised memory serves for shapes.)"""
+    if any(isinstance(m, _FUSED) for m in model.modules()):
+        return False
     params = sum(p.numel() for p in model.parameters())
-    return params <= _PLAIN_PARAMS and math.prod(int(v) for v in in_shape) <= _PLAIN_INPUT
+    return params <= _REAL_PARAMS and math.prod(int(v) for v in in_shape) <= _REAL_INPUT
 
 
 @contextmanager

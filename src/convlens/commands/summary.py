@@ -38,8 +38,8 @@ def resolve_model(
     num_classes: int | None = None,
     model_kwargs: str | None = None,
 ):
-    """A zoo model (built on the meta device: shapes only; a plain network then has uninitialised
-    memory for one real forward pass), a spec or the user's FILE.py:NAME
+    """A zoo model (built on the meta device: shapes only; one of modest size then gets
+    uninitialised memory for one real forward pass), a spec or the user's FILE.py:NAME
     (called with the JSON ``model_kwargs``), and its input shape."""
     from convlens.errors import ConfigError, SpecError
     from convlens.models.user import is_reference, load_user_model
@@ -55,17 +55,15 @@ def resolve_model(
         raise ConfigError("--kwargs is for a model given as FILE.py:NAME or module:NAME.")
     zoo = _zoo_names()
     if name in zoo:
-        import torch
-
+        from convlens.analysis.trace import real_trace_ok
         from convlens.models.registry import create_model
+        from convlens.torchutil import built_on_meta
 
         in_channels = in_shape[0] if in_shape is not None else None
-        from convlens.analysis.trace import plain_network
-
-        with torch.device("meta"):
+        with built_on_meta():
             model = create_model(name, num_classes or None, in_channels)
         shape = in_shape or tuple(model.in_shape)
-        if plain_network(model, shape):  # one real example, uninitialised, costs less than meta
+        if real_trace_ok(model, shape):  # one real example, uninitialised, costs less than meta
             model = model.to_empty(device="cpu")
         return model, shape
     try:
