@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -246,13 +247,14 @@ def trace_rows(
     By default (None for both) the trace takes the quickest way that counts as PyTorch's FLOP
     counter does. The first conv on the meta device, and the first use of the counter (a dispatch
     mode that torch wraps against compilation), import torch._dynamo: 1.2-2 s. So while that
-    import has not happened, a model that one real example runs quickly (``real_trace_ok``: at
-    most 67 M parameters and 1 M input values, no recurrent or attention layers, whose CPU
-    kernels the counter cannot see) is traced on a real example of zeros and counted by
-    ``_Flops``, the counter's formulas in a dispatch mode that needs no torch._dynamo; should it
-    meet an attention or recurrent kernel after all, the trace goes to the meta device. Every
-    other model, and every model once the import is paid, goes to the meta device and the
-    counter (AlexNet: 3 ms there, 22 ms for one real example).
+    import has not happened and no real trace so far took over 0.1 s (``_real_first``), a model
+    that one real example runs quickly (``real_trace_ok``: at most 268 M parameters and 1 M
+    input values, no recurrent or attention layers, whose CPU kernels the counter cannot see) is
+    traced on a real example of zeros and counted by ``_Flops``, the counter's formulas in a
+    dispatch mode that needs no torch._dynamo; should it meet an attention or recurrent kernel
+    after all, the trace goes to the meta device. Every other model, and every model once the
+    import is paid, goes to the meta device and the counter (AlexNet: 3 ms there, 22 ms for one
+    real example; VGG-16: 15 ms and 0.3 s).
 
     ``flop_counter=False`` counts MACs by the per-layer rule of conv and linear modules only
     (functional calls and recurrent layers count 0), for callers that need only a conv net's
@@ -262,10 +264,11 @@ def trace_rows(
     in_shape = tuple(int(v) for v in in_shape)
     if meta is None and flop_counter is None:
         # once torch._dynamo is loaded the meta device costs nothing more, and it never computes
-        on_meta = _device_of(model).type == "meta"
-        if not on_meta and "torch._dynamo" not in sys.modules and real_trace_ok(model, in_shape):
+        if _real_first(model, in_shape):
             flops = _Flops()
+            start = time.perf_counter()
             rows, error = _trace(model, in_shape, False, flops)
+            _REAL_COST.append(time.perf_counter() - start)
             if not flops.unsure:
                 return rows, error
         meta = True
@@ -282,6 +285,19 @@ def trace_rows(
     if error is not None and meta and _is_meta_limitation(error):
         return trace_rows(model, in_shape, meta=False, flop_counter=flop_counter)
     return rows, error
+
+
+_REAL_COST: list[float] = []  # seconds of each real trace taken by choice in this process
+_REAL_QUICK = 0.1  # a real trace slower than this sends the later ones to the meta device
+
+
+def _real_first(model: nn.Module, in_shape: tuple[int, ...]) -> bool:
+    """Trace this model on a real example? While torch._dynamo is not loaded and every real trace
+    so far was quick: a notebook that summarises VGG-16 again and again pays the import once
+    (on its second call) and then 15 ms a call on the meta device, not 0.3 s for each."""
+    if "torch._dynamo" in sys.modules or any(t > _REAL_QUICK for t in _REAL_COST):
+        return False
+    return _device_of(model).type != "meta" and real_trace_ok(model, in_shape)
 
 
 def _trace(
@@ -353,15 +369,15 @@ class _Flops(TorchDispatchMode):
         return out
 
 
-_REAL_PARAMS, _REAL_INPUT = 1 << 26, 1 << 20  # at most 67 M parameters, 1 M input values
+_REAL_PARAMS, _REAL_INPUT = 1 << 28, 1 << 20  # at most 268 M parameters, 1 M input values
 _FUSED = (nn.RNNBase, nn.MultiheadAttention, nn.Transformer, nn.TransformerEncoderLayer,
           nn.TransformerDecoderLayer, nn.TransformerEncoder, nn.TransformerDecoder)  # fmt: skip
 
 
 def real_trace_ok(model: nn.Module, in_shape: Sequence[int]) -> bool:
     """True for a model that one real example of zeros traces quickly and ``_Flops`` counts as
-    the FLOP counter does on the meta device: at most 67 M parameters and 1 M input values
-    (ResNet-152 at 224x224: 0.2 s), and no recurrent, attention or transformer layers, whose
+    the FLOP counter does on the meta device: at most 268 M parameters and 1 M input values
+    (VGG-16 at 224x224: 0.3 s), and no recurrent, attention or transformer layers, whose
     fused CPU kernels the counter's formulas do not see. (A model on the meta device needs
     ``model.to_empty(device="cpu")`` first: uninitialised memory serves for shapes.)"""
     if any(isinstance(m, _FUSED) for m in model.modules()):
