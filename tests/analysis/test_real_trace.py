@@ -153,3 +153,19 @@ def test_built_on_meta_gives_the_shapes_of_a_real_build_without_initialising():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "no dynamo"  # torch.device("meta") alone imports it (normal_)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_a_half_precision_model_is_summarised_with_inputs_of_its_precision(dtype):
+    from convlens.analysis.summary import summarize
+
+    full = create_model("resnet20")
+    params = sum(p.numel() for p in full.parameters())
+    half = create_model("resnet20").to(dtype)
+    for meta in (True, False):
+        rows, error = trace_rows(half, (3, 32, 32), meta=meta, flop_counter=True)
+        assert error is None
+        assert rows == trace_rows(full, (3, 32, 32), meta=meta, flop_counter=True)[0]
+    summary = summarize(half, (3, 32, 32))
+    assert not summary.error
+    assert summary.param_bytes == 2 * params  # two bytes a parameter, against four in float32

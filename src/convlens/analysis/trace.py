@@ -311,7 +311,7 @@ def _trace(
     try:
         with eval_mode(model), torch.no_grad():
             device = torch.device("meta") if meta else _device_of(model)
-            x = torch.zeros((1, *in_shape), device=device)
+            x = torch.zeros((1, *in_shape), device=device, dtype=_dtype_of(model))
             tracker.set(x, Field.of_input(in_shape[1:] if len(in_shape) > 1 else ()))
             on_meta = _on_meta(model) if meta else _nothing()
             with on_meta, counter or _nothing(), _TraceMode(tracker):
@@ -427,6 +427,13 @@ def _refresh_flat_weights(model: nn.Module) -> None:
 def _is_meta_limitation(error: Exception) -> bool:
     text = str(error).lower()
     return isinstance(error, NotImplementedError) or "meta" in text
+
+
+def _dtype_of(model: nn.Module) -> torch.dtype:
+    """The precision of the model's floating parameters (a half-precision model takes half
+    inputs), float32 without any."""
+    floating = (p.dtype for p in model.parameters() if p.is_floating_point())
+    return next(floating, torch.float32)
 
 
 def _device_of(model: nn.Module) -> torch.device:
