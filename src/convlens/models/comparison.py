@@ -156,16 +156,16 @@ def weighted_depth(model: Any, in_shape: Sequence[int]) -> int:
 
 def compare(names: Sequence[str] = SLIDE_MODELS) -> list[ComparisonRow]:
     """The comparison table's rows for zoo models (default: the slide's six)."""
-    import torch
     from torch import nn
 
     from convlens.models.registry import create_model
     from convlens.models.zoo import zoo_entry
+    from convlens.torchutil import built_on_meta
 
     rows = []
     for name in names:
         entry = zoo_entry(name)
-        with torch.device("meta"):
+        with built_on_meta():
             model = create_model(name)
         modules = list(model.modules())
         rows.append(

@@ -77,12 +77,11 @@ class ZooEntry:
 
 def zoo_entry(name: str) -> ZooEntry:
     """Build one model on the meta device and measure it."""
-    import torch
-
     from convlens.analysis.summary import summarize
+    from convlens.torchutil import built_on_meta
 
     info = model_info(name)
-    with torch.device("meta"):
+    with built_on_meta():
         model = create_model(name)
     spec = getattr(model, "spec", None)
     # spec-built models: the arithmetic gives the same rows as tracing, and faster
