@@ -169,3 +169,29 @@ def test_a_half_precision_model_is_summarised_with_inputs_of_its_precision(dtype
     summary = summarize(half, (3, 32, 32))
     assert not summary.error
     assert summary.param_bytes == 2 * params  # two bytes a parameter, against four in float32
+
+
+def test_a_first_trace_that_meets_attention_is_taken_again_on_the_meta_device():
+    # two heads of 5 tokens of 8: q 2 x 5 x 8 x 8 = 640; Q K^T 2 x 5 x 5 x 8 = 400; weights
+    # times V 2 x 5 x 5 x 8 = 400. Four-dimensional inputs run the fused CPU kernel, which the
+    # counter's formulas do not know, so the trace goes to the meta device (importing dynamo)
+    code = """
+import sys
+import torch
+import torch.nn.functional as F
+from torch import nn
+from convlens.analysis.summary import summarize
+
+class Attend(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.q = nn.Linear(8, 8, bias=False)
+
+    def forward(self, x):
+        return F.scaled_dot_product_attention(self.q(x), x, x)
+
+assert "torch._dynamo" not in sys.modules
+print(summarize(Attend(), (2, 5, 8)).total_macs, "torch._dynamo" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1440", "True"]
