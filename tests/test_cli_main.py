@@ -20,6 +20,18 @@ def test_help_does_not_import_torch_or_matplotlib():
         assert name in out
 
 
+def test_listing_the_data_sets_does_not_import_torch():
+    code = (
+        "import sys\nfrom convlens.cli import main\nmain(['data', 'list'])\n"
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert "fashion-mnist" in out and "mnist1d" in out
+    assert out.strip().splitlines()[-1] == "False"
+
+
 def test_every_command_has_help(capsys):
     for name in COMMANDS:
         assert main([name, "--help"]) == 0, name

@@ -7,13 +7,14 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
-from convlens.data.tensors import TensorData, channel_stats
 from convlens.errors import DataError
+
+if TYPE_CHECKING:
+    from convlens.data.tensors import TensorData
 
 Splits = dict[str, tuple[np.ndarray, np.ndarray]]  # "train"/"test" -> (x, y)
 
@@ -241,6 +242,10 @@ def load_dataset(
 
 def split_data(loaded: Loaded, split: str, val_size: int | float = 0, seed: int = 0) -> TensorData:
     """The TensorData of ``split`` from loaded splits; "val" is held out of "train" (see above)."""
+    import torch  # here, not at the top: listing the data sets needs no torch (1.2 s)
+
+    from convlens.data.tensors import TensorData, channel_stats
+
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
     if val_size < 0:
@@ -304,6 +309,8 @@ def dataset_info(
     name: str | Path, root: str | Path | None = None, *, download: bool = False, **options: Any
 ) -> DatasetInfo:
     """What ``convlens data info`` shows: source, sizes, classes and counts, shape, statistics."""
+    from convlens.data.tensors import channel_stats
+
     loaded = _cached(name, root, download, options)
     source = source_of(name)
     x_train = loaded.splits["train"][0]
