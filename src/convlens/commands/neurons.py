@@ -81,12 +81,12 @@ def _mp(args) -> int:
 def _iris_two_classes():
     """Setosa (0) vs versicolor (1), the four measurements, train and test splits."""
     try:
-        from convlens.data import load_dataset
+        from convlens.data.catalog import load_splits  # NumPy arrays: no torch to import
 
-        parts = []
-        for split in ("train", "test"):
-            data = load_dataset("iris", split)
-            parts.append((data.float_x(normalize=False).numpy(), data.y.numpy()))
+        splits, _ = load_splits("iris")
+        parts = [
+            (x.astype("float32"), y.astype("int64")) for x, y in (splits["train"], splits["test"])
+        ]
     except ImportError:  # the data package is optional here; scikit-learn ships the same table
         from sklearn.datasets import load_iris
 
