@@ -269,7 +269,7 @@ def cell(studio: Studio, body: dict[str, Any]) -> dict[str, Any]:
     layer = str(body.get("layer") or "")
     result = conv_cell(loaded.model, x, layer, body["channel"], (body["y"], body["x"]))
     box = None
-    # a spec-built model is summarised by arithmetic (milliseconds); others by a meta trace
+    # a spec-built model is summarised by arithmetic (milliseconds); others by a trace
     spec = getattr(loaded.model, "spec", None)
     summary = (summarize(spec, loaded.in_shape, activation=None) if spec is not None
                else summarize(loaded.model, loaded.in_shape))  # fmt: skip

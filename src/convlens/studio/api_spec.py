@@ -1,7 +1,8 @@
 """/api/info, /api/zoo, /api/spec and /api/rf: what the build panel asks on every keystroke.
 
 A spec is summarised by arithmetic alone (``convlens.summarize``, no torch), so the table keeps up
-with typing; a zoo model is traced once on the meta device and remembered.
+with typing; a zoo model is built once and remembered, and traced (on one real example, or on the
+meta device once torch._dynamo is loaded: ``convlens.analysis.trace``).
 """
 
 from __future__ import annotations
