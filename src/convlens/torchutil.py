@@ -31,13 +31,23 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
             module.training = flag
 
 
+# the in-place ops of nn.init and of models' own initialisation: they write values only, which a
+# meta tensor does not have (in-place ops that change metadata, requires_grad_ or unsqueeze_ say,
+# still run)
+_VALUE_WRITES = frozenset({
+    "normal_", "uniform_", "fill_", "zero_", "copy_", "exponential_", "log_normal_", "cauchy_",
+    "geometric_", "random_", "bernoulli_", "erfinv_", "mul_", "add_", "sub_", "div_", "clamp_",
+    "abs_", "sqrt_", "neg_", "exp_", "log_",
+})  # fmt: skip
+
+
 class _SkipMetaInPlace(TorchFunctionMode):
-    """Every in-place op on a meta tensor returns the tensor untouched: it has nothing to write."""
+    """An op of ``_VALUE_WRITES`` on a meta tensor returns the tensor untouched: it has nothing
+    to write."""
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        name = getattr(func, "__name__", "")
         target = args[0] if args else None
-        if name.endswith("_") and not name.endswith("__") and getattr(target, "is_meta", False):
+        if getattr(func, "__name__", "") in _VALUE_WRITES and getattr(target, "is_meta", False):
             return target
         return func(*args, **(kwargs or {}))
 

@@ -155,6 +155,23 @@ def test_built_on_meta_gives_the_shapes_of_a_real_build_without_initialising():
     assert out.stdout.strip() == "no dynamo"  # torch.device("meta") alone imports it (normal_)
 
 
+def test_built_on_meta_keeps_what_construction_says_of_a_parameter_beyond_its_values():
+    from convlens.torchutil import built_on_meta
+
+    class Frozen(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+            self.conv.weight.requires_grad_(False)  # frozen at construction
+            self.scale = nn.Parameter(torch.ones(4).unsqueeze_(1))  # (4, 1)
+            nn.init.normal_(self.conv.bias)
+
+    with built_on_meta():
+        model = Frozen()
+    assert not model.conv.weight.requires_grad and model.conv.bias.requires_grad
+    assert model.scale.shape == (4, 1) and model.scale.is_meta
+
+
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 def test_a_half_precision_model_is_summarised_with_inputs_of_its_precision(dtype):
     from convlens.analysis.summary import summarize
