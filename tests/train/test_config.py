@@ -90,3 +90,16 @@ def test_error_texts_name_fields_and_the_cli_says_them_as_flags(text, flags):
     from convlens.train.config import as_flags
 
     assert as_flags(text) == flags
+
+
+def test_the_hardware_line_counts_threads_in_words():
+    import torch
+
+    from convlens.train.device import Hardware
+
+    cpu = torch.device("cpu")
+    assert Hardware(cpu, "float32", True, 1).describe() == "cpu float32, channels-last, 1 thread"
+    assert Hardware(cpu, "bfloat16", False, 2).describe() == "cpu bfloat16, 2 threads"
+    assert Hardware(torch.device("cuda"), "bfloat16", True, 8).describe() == (
+        "cuda bfloat16, channels-last"
+    )

@@ -44,7 +44,9 @@ class Hardware:
 
     def describe(self) -> str:
         layout = ", channels-last" if self.channels_last else ""
-        threads = f", {self.threads} threads" if self.device.type == "cpu" else ""
+        threads = ""
+        if self.device.type == "cpu":
+            threads = f", {self.threads} thread" + ("" if self.threads == 1 else "s")
         return f"{self.device} {self.precision}{layout}{threads}"
 
 
