@@ -5,6 +5,9 @@ statistics, and must leave the caller's model as they found it. ``model.train(wa
 not enough to undo ``model.eval()``: it sets the one flag on every submodule, so a BatchNorm that
 the caller froze on purpose (fine-tuning with frozen statistics) comes back in training mode.
 This saves each submodule's own flag and restores it exactly.
+
+built_on_meta(): build modules on the meta device without running their initialisation, for
+tables that need shapes only (``convlens summary``, the zoo).
 """
 
 from __future__ import annotations
