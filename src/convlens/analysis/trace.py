@@ -262,16 +262,14 @@ def trace_rows(
     ``_Flops`` where ``flop_counter`` is True.
     """
     in_shape = tuple(int(v) for v in in_shape)
-    if meta is None and flop_counter is None:
-        # once torch._dynamo is loaded the meta device costs nothing more, and it never computes
-        if _real_first(model, in_shape):
-            flops = _Flops()
-            start = time.perf_counter()
-            rows, error = _trace(model, in_shape, False, flops)
-            _REAL_COST.append(time.perf_counter() - start)
-            if not flops.unsure:
-                return rows, error
-        meta = True
+    if meta is None and flop_counter is None and _real_first(model, in_shape):
+        flops = _Flops()
+        start = time.perf_counter()
+        rows, error = _trace(model, in_shape, False, flops)
+        _REAL.slow = time.perf_counter() - start > _REAL_QUICK
+        if not flops.unsure:
+            return rows, error
+    # once torch._dynamo is loaded the meta device costs nothing more, and it never computes
     meta = True if meta is None else meta
     flop_counter = True if flop_counter is None else flop_counter
     counter: Any = None
@@ -287,7 +285,11 @@ def trace_rows(
     return rows, error
 
 
-_REAL_COST: list[float] = []  # seconds of each real trace taken by choice in this process
+class _RealTraces:
+    slow = False  # a real trace taken by choice in this process took over _REAL_QUICK
+
+
+_REAL = _RealTraces()
 _REAL_QUICK = 0.1  # a real trace slower than this sends the later ones to the meta device
 
 
@@ -295,7 +297,7 @@ def _real_first(model: nn.Module, in_shape: tuple[int, ...]) -> bool:
     """Trace this model on a real example? While torch._dynamo is not loaded and every real trace
     so far was quick: a notebook that summarises VGG-16 again and again pays the import once
     (on its second call) and then 15 ms a call on the meta device, not 0.3 s for each."""
-    if "torch._dynamo" in sys.modules or any(t > _REAL_QUICK for t in _REAL_COST):
+    if "torch._dynamo" in sys.modules or _REAL.slow:
         return False
     return _device_of(model).type != "meta" and real_trace_ok(model, in_shape)
 
@@ -342,7 +344,10 @@ class _Flops(TorchDispatchMode):
         return False
 
     def __init__(self) -> None:
+        from torch.utils.flop_counter import flop_registry
+
         super().__init__()
+        self.registry = flop_registry  # looked up once, not on every aten call
         self.total = 0
         self.unsure = False
 
@@ -350,11 +355,9 @@ class _Flops(TorchDispatchMode):
         return self.total
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        from torch.utils.flop_counter import flop_registry
-
         kwargs = kwargs or {}
         packet = func._overloadpacket
-        formula = flop_registry.get(packet)
+        formula = self.registry.get(packet)
         if formula is None and func is not torch.ops.prim.device.default:
             if packet.__name__ in self._SHAPE_QUERIES:
                 return func(*args, **kwargs)
