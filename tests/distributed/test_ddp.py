@@ -41,11 +41,13 @@ def torchrun(nproc: int, *args: str) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def assert_same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+def assert_same_weights(
+    a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], rtol: float = 1e-5, atol: float = 1e-6
+) -> None:
     assert a.keys() == b.keys()
     for key in a:
         # float32 sums in another order (two shard means averaged vs one mean): ~1e-7 relative
-        torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6, msg=key)
+        torch.testing.assert_close(a[key], b[key], rtol=rtol, atol=atol, msg=key)
 
 
 def test_two_gloo_ranks_match_one_process(tmp_path):
@@ -74,7 +76,11 @@ def test_two_ranks_with_winograd_match_one_process(tmp_path):
     single, hardware = train_winograd(tmp_path / "single")
     assert "Winograd F(6x6, 3x3) for conv2" in hardware
     ddp = load_checkpoint(tmp_path / "ddp" / "last").model
-    assert_same_weights(ddp.state_dict(), single.state_dict())
+    # one thread on 128 examples against two ranks on 64 each: the batched products of the
+    # Winograd layer (and oneDNN's convolutions) sum in another order, and on a CPU with AVX-512
+    # one step's gradients then differ by up to 6e-6 relative, the weights after these 4 steps
+    # by up to 2e-4 (conv2); an error in averaging the ranks' gradients would be of order 1
+    assert_same_weights(ddp.state_dict(), single.state_dict(), rtol=1e-3, atol=1e-5)
     torch.manual_seed(CONFIG.seed)  # the weights both runs started from
     untrained = build_model(WINOGRAD_SPEC, (1, 6, 6)).state_dict()
     moved = max((untrained[k] - single.state_dict()[k]).abs().max() for k in untrained)

@@ -239,5 +239,12 @@ def test_a_checkpoint_is_scored_again_by_winograd_as_its_run_scored_it(tmp_path)
     again = evaluate(ckpt.model, test, scoring)
     assert again["loss"] == history.test["loss"]
     assert again["confusion"] == history.test["confusion"]
-    direct = evaluate(ckpt.model, test, TrainConfig(precision="float32", device="cpu", verbose=0))
-    assert direct["loss"] != history.test["loss"]
+    # the direct layers round differently: somewhere among the outputs (the mean loss can come
+    # out the same to the last bit, as it does on a CPU with AVX-512)
+    from convlens.train.evaluation import scored_logits
+
+    x = test.float_x(normalize=True)
+    direct = TrainConfig(precision="float32", device="cpu", verbose=0)
+    assert not torch.equal(
+        scored_logits(ckpt.model, x, direct), scored_logits(ckpt.model, x, scoring)
+    )
