@@ -80,6 +80,12 @@ def _randint(
     return torch.randint(0, high, (n,), generator=generator, device=gen_device).to(device)
 
 
+def random_mirror(n: int, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
+    """Which of n examples a random flip mirrors (bool (N,), each with probability 1/2): the draw
+    ``augment_batch`` makes, so that a run can choose the mirrored images before it has them."""
+    return _randint(2, n, generator, device).bool()
+
+
 def flip_batch(x: torch.Tensor, mirror: torch.Tensor) -> torch.Tensor:
     """The batch with the examples where ``mirror`` (N,) is True mirrored along their last axis."""
     return torch.where(mirror.view(-1, *[1] * (x.dim() - 1)), x.flip(-1), x)
@@ -134,7 +140,7 @@ def augment_batch(
             dx = _randint(2 * pad + 1, n, generator, dev) - pad
             x = shift_batch(x, dy, dx, mode)
     if cfg.flip:
-        x = flip_batch(x, _randint(2, n, generator, dev).bool())
+        x = flip_batch(x, random_mirror(n, generator, dev))
     if cfg.cutout:
         cy = _randint(h, n, generator, dev)
         cx = _randint(w, n, generator, dev)

@@ -118,6 +118,15 @@ class TrainConfig:
             "after it, by Winograd's F(6x6, 3x3)"
         },
     )
+    cache_stem: str = field(
+        default="auto",
+        metadata={
+            "choices": AUTO_BOOL,
+            "help": "compute the frozen first layers (whiten's convolution, a pretrained "
+            "network's frozen ones) once per training image and its mirror image, not at every "
+            "step; auto: when each is then used at least twice, without crops or torchrun",
+        },
+    )
     threads: int = field(default=0, metadata={"help": "CPU threads; 0 = torch's default"})
     # --- reproducibility
     seed: int = field(default=0, metadata={"help": "seeds weights, data order and augmentation"})

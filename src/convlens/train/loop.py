@@ -44,6 +44,7 @@ from convlens.data.augment import (
     augment_batch,
     flip_batch,
     mirrored_in,
+    random_mirror,
 )
 from convlens.errors import ConfigError, TrainingError
 from convlens.fileio import atomic_write_text
@@ -72,6 +73,7 @@ from convlens.train.run import (
     schedule_steps,
 )
 from convlens.train.state import RunState, load_state, save_state
+from convlens.train.stem import StemTable, split, stem_length, stem_note, worth_it
 from convlens.train.winograd import winograd_note, winograd_runs_on, winograd_view
 
 # --- fit --------------------------------------------------------------------------------------
@@ -119,9 +121,9 @@ def _train(run: Run) -> History:
 
         run.board = TensorBoardLog(run.run_path)
     ranks = f" x {world.world_size} processes" if world.is_distributed else ""
-    winograd = winograd_note(run.history.winograd)
+    notes = winograd_note(run.history.winograd) + stem_note(run.history.stem)
     display.message(
-        f"training on {run.hw.describe()}{ranks}{winograd}: {len(run.x):,} examples, "
+        f"training on {run.hw.describe()}{ranks}{notes}: {len(run.x):,} examples, "
         f"{run.total_steps:,} steps"
     )
     run.model.train()
@@ -184,6 +186,7 @@ def _prepare(
     optimizer = make_optimizer(model, config)
     scaler = torch.amp.GradScaler(hw.device.type) if hw.precision == "float16" else None
     generator = torch.Generator(hw.device).manual_seed(config.seed)
+    stem, stem_names = _stem_table(net, x, config, hw, world, total_steps, batch_size)
     run = Run(
         config=config, model=model, net=net, hw=hw, world=world, data=data, val=val, test=test,
         x=x, y=data.y.to(hw.device),
@@ -192,9 +195,10 @@ def _prepare(
         total_steps=total_steps,
         state=RunState(model, optimizer, generator, scaler),
         history=History(
-            hardware=hw.describe() + winograd_note(fused), winograd=tuple(fused),
-            run_dir=run_path,
+            hardware=hw.describe() + winograd_note(fused) + stem_note(stem_names),
+            winograd=tuple(fused), stem=tuple(stem_names), run_dir=run_path,
         ),
+        stem=stem,
         hooks=hooks,
         run_path=run_path, augment=_augmenter(config),
         flips=alternating_flips(len(x), config.seed).to(hw.device) if config.alternate_flip else None,
@@ -221,6 +225,34 @@ def _place(
         net, fused = winograd_view(model, batch_shape)  # shares the model's parameters
     net = distributed.wrap_model(net, hw.device)  # DDP when a group is joined
     return (torch.compile(net) if config.compile else net), fused  # type: ignore[return-value]
+
+
+def _stem_table(
+    net: nn.Module,
+    x: torch.Tensor,
+    config: TrainConfig,
+    hw: Hardware,
+    world: distributed.World,
+    total_steps: int,
+    batch_size: int,
+) -> tuple[StemTable | None, list[str]]:
+    """The frozen stem's outputs for every training image (``convlens.train.stem``) and the stem's
+    layer names, where ``config.cache_stem`` asks for them and the run can use them: one process,
+    no compilation, no crops (flips are kept as a second row per image)."""
+    length = stem_length(net)
+    if not length or config.crop or world.is_distributed or config.compile:
+        return None, []
+    stem, rest = split(net, length)
+    mirrored = config.flip or config.alternate_flip
+    with torch.no_grad(), hw.autocast():  # one row, to size the table before building it
+        row = stem(x[:1])
+    rows = len(x) * (1 + mirrored)
+    if not worth_it(config.cache_stem, total_steps, batch_size, rows, row[0].nbytes):
+        return None, []
+    table = StemTable(
+        stem, rest, x, mirrored=mirrored, autocast=hw.autocast(), channels_last=hw.channels_last
+    )
+    return table, [name for name, _ in list(net.named_children())[:length]]
 
 
 def _check_task(
@@ -349,11 +381,15 @@ def _step(run: Run, epoch: EpochClock) -> None:
     run.lr = run.lr_at(state.step)
     set_lr(state.optimizer, run.lr)
     with record_function("convlens.batch"):  # named for `convlens bench --profile`
-        xb = run.x[index]
-        if run.flips is not None:  # this epoch's half of the examples, mirrored
-            xb = flip_batch(xb, mirrored_in(run.flips[index], state.epoch))
-        xb, yb, aug = distributed.shard_batch(xb, run.y[index], run.augment, state.generator)
-    loss, correct = _train_step(run.net, xb, yb, state, run.hw, config, aug)
+        if run.stem is not None:  # the frozen first layers' outputs, chosen as flips choose
+            xb, yb, aug = run.stem.batch(index, _mirror(run, index)), run.y[index], None
+        else:
+            xb = run.x[index]
+            if run.flips is not None:  # this epoch's half of the examples, mirrored
+                xb = flip_batch(xb, mirrored_in(run.flips[index], state.epoch))
+            xb, yb, aug = distributed.shard_batch(xb, run.y[index], run.augment, state.generator)
+    net = run.stem.rest if run.stem is not None else run.net
+    loss, correct = _train_step(net, xb, yb, state, run.hw, config, aug)
     state.step += 1
     if not math.isfinite(loss):
         raise TrainingError(_non_finite_message(run, loss))
@@ -373,6 +409,17 @@ def _step(run: Run, epoch: EpochClock) -> None:
         done = state.step - epoch.first
         acc = None if regression else run.totals.correct / seen
         run.display.update(done, run.totals.loss / seen, acc, rate)
+
+
+def _mirror(run: Run, index: torch.Tensor) -> torch.Tensor | None:
+    """Which of the batch's images its step mirrors: this epoch's alternating half, a random
+    draw as the augmentation makes it (the same generator, so a run with a stem table sees the
+    same images as one without), or none."""
+    if run.flips is not None:
+        return mirrored_in(run.flips[index], run.state.epoch)
+    if run.config.flip:
+        return random_mirror(len(index), run.state.generator, run.hw.device)
+    return None
 
 
 def _non_finite_message(run: Run, loss: float) -> str:

@@ -178,16 +178,21 @@ def split_by_kind(events: Any, steps: int, wall_ms: float) -> tuple[dict[str, fl
 
 
 def _macs_by_kind(
-    model: nn.Module, in_shape: tuple[int, ...], fused: tuple[str, ...] = ()
+    model: nn.Module,
+    in_shape: tuple[int, ...],
+    fused: tuple[str, ...] = (),
+    stem: tuple[str, ...] = (),
 ) -> tuple[float, float, float, float]:
     """Forward MACs of one example in convolutions and in linear layers, the MACs of the
     convolutions that have no backward: frozen ones before any trainable parameter (the layer
     ``whiten`` fixes), which need neither a weight gradient nor an input gradient, and those of
     the ``fused`` convolutions (run by Winograd's algorithm: counted as the direct sum's MACs,
-    and not among the convolutions')."""
+    and not among the convolutions'). The ``stem`` layers, computed once per image before the
+    first step (convlens/train/stem.py), count nowhere: the steps do not compute them."""
     from convlens.analysis.trace import trace_rows
 
     rows, _ = trace_rows(model, in_shape, meta=False, flop_counter=False)
+    rows = [r for r in rows if r.name not in stem]
     winograd = float(sum(r.macs for r in rows if r.name in fused))
     conv = float(sum(r.macs for r in rows if "conv" in r.kind)) - winograd
     linear = float(sum(r.macs for r in rows if "conv" not in r.kind))
@@ -243,7 +248,7 @@ def profile_training(
     per_kind, top = split_by_kind(window["prof"].events(), steps, profiled_ms)
 
     conv_macs, linear_macs, frozen_macs, winograd_macs = _macs_by_kind(
-        model, tuple(train.in_shape), history.winograd
+        model, tuple(train.in_shape), history.winograd, history.stem
     )
     batch = config.batch_size
     flops = {
@@ -273,7 +278,11 @@ def _recipe_run(
 
     entry = get_recipe(data, recipe)
     train = load_dataset(data, "train", root=root)
-    settings = {**entry.settings, "verbose": 0, "eval_every": 1000, "save_every": 0, "tta": False}
+    # cache_stem "on": these few steps run as the recipe's long run does, from a stem table
+    settings = {
+        **entry.settings, "verbose": 0, "eval_every": 1000, "save_every": 0, "tta": False,
+        "cache_stem": "on",
+    }  # fmt: skip
     config = from_dict({**settings, **(overrides or {}), "model": entry.model})
     n = min(len(train), steps * config.batch_size)
     train = replace(train, x=train.x[:n], y=train.y[:n])
@@ -325,7 +334,8 @@ def format_profile(p: Profile, say: Callable[[float], str] | None = None) -> str
     lines.append(
         "FLOPs: convolution forward 2 x MACs x batch, backward twice that (input and weight "
         "gradients; none for a frozen first convolution), linear 6 x MACs x batch; MACs from the "
-        "summary. Python and waiting: the step's wall time that no ATen operation accounts for."
+        "summary; none for layers computed once per image before the first step. Python and "
+        "waiting: the step's wall time that no ATen operation accounts for."
     )
     if any(k.kind == WINOGRAD and k.ms_per_step > 0 for k in p.kinds):
         lines.append(

@@ -42,6 +42,7 @@ class History(Mapping[str, list[Any]]):
     stopped: bool = False  # ended before its last step by Ctrl-C or TrainControl.stop(): resumable
     hardware: str = ""  # device, precision, layout and threads that were used
     winograd: tuple[str, ...] = ()  # the convolutions computed by Winograd's F(6x6, 3x3)
+    stem: tuple[str, ...] = ()  # the frozen first layers computed once per image (stem.py)
     run_dir: Path | None = None
 
     @property
@@ -160,6 +161,7 @@ class Run:
     augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None
     flips: torch.Tensor | None = None  # alternate_flip: the examples mirrored in even epochs
     flops_per_example: float | None = None
+    stem: Any = None  # StemTable: the frozen first layers' outputs per training image
     totals: Totals = field(default_factory=Totals)
     best: Best = field(default_factory=Best)
     lr_scale: float = 1.0  # TrainControl.set_lr's change to the schedule's height
