@@ -111,6 +111,12 @@ def conv_blocks(*widths: int, head: str = "fc10") -> str:
 # (07:50 UTC) the same accuracies in 83.5, 81.4, 82.2 s. Four epochs of 128 would fit 60 s there
 # (44-54 s of training) but reach only 93.32% median (seeds 0-2: 93.32%, 93.07%, 93.41%); with lr
 # 1e-2 93.22%, warm-up 0.1 93.37%, label smoothing 0.2 93.15%, weight decay 0.1 93.31% (medians).
+# On an AVX512-BF16 EPYC (Zen 4, no AMX; 2026-12-07), where the recipe runs in bf16 autocast and
+# `winograd` stands aside: `convlens train --recipe fast` seeds 0-2 93.36%, 93.59%, 93.75% (the
+# same to the last digit in every run that day) in 57.8, 60.0, 56.0 s wall; in `convlens bench`
+# 57.8, 54.1, 55.6 s (median 55.6 s), in benchmarks/train_speed.py 59.5, 58.9, 57.6 s: 93.5%
+# within 60 s. A step runs at 49-61% of the bf16 matmul peak measured beside it; whitened conv1
+# and pool1 are computed once per image (`cache_stem`, convlens/train/stem.py: a step 1.08x).
 _FASHION = conv_blocks(16, 64, 128)
 # The `quick` recipe: the same network for half a pass, 90% test accuracy as soon as possible (a
 # classroom's wait, and the time-to-90% figure of `convlens bench`). Within one pass each image is
