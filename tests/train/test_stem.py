@@ -12,7 +12,14 @@ from convlens.data.augment import flip_batch
 from convlens.errors import ConfigError
 from convlens.train.config import TrainConfig
 from convlens.train.loop import fit
-from convlens.train.stem import MAX_BYTES, StemTable, split, stem_length, worth_it
+from convlens.train.stem import (
+    MAX_BYTES,
+    StemTable,
+    memory_limit,
+    split,
+    stem_length,
+    worth_it,
+)
 
 SPEC = "conv3x3x8p1-relu-pool2-bn-relu-conv3x3x8p1-gap-fc3"
 
@@ -48,6 +55,8 @@ def test_a_table_is_built_when_each_row_is_used_twice_and_fits():
     assert worth_it("on", 1, 128, rows, row)
     assert not worth_it("off", 10**6, 128, rows, row)
     assert not worth_it("on", 10**6, 128, MAX_BYTES // 100 + 1, 100)  # over 2 GiB
+    assert not worth_it("on", 1, 128, rows, row, limit=rows * row - 1)  # over a GPU's quarter
+    assert memory_limit(torch.device("cpu")) == MAX_BYTES
 
 
 def test_the_rows_are_the_stem_of_each_image_and_of_its_mirror_image():
@@ -108,3 +117,64 @@ def test_auto_leaves_out_runs_that_would_not_pay_and_those_that_crop():
     assert _run("auto", flip=True)[0].stem == ()
     assert _run("auto", flip=False)[0].stem == ("conv1", "relu1", "pool1")  # 288 of 96 rows
     assert _run("on", flip=True, crop=2)[0].stem == ()  # a crop is not in the table
+
+
+def test_a_run_interrupted_and_resumed_from_the_table_ends_as_an_uninterrupted_one(tmp_path):
+    from convlens.train.callbacks import StepInfo
+
+    def run(out, stop_at=0, resume=False):
+        def on_step(info: StepInfo) -> None:
+            if info.step == stop_at:
+                raise KeyboardInterrupt  # as Ctrl-C: fit saves the resume state
+
+        torch.manual_seed(0)
+        model = build_model(SPEC, (1, 12, 12))
+        config = TrainConfig(
+            epochs=3, batch_size=16, lr=0.01, whiten=True, verbose=0, device="cpu",
+            precision="float32", cache_stem="on", flip=True, seed=1,
+        )  # fmt: skip
+        history = fit(model, image_data(96), config, run_dir=out, resume=resume, on_step=on_step)
+        return model, history
+
+    whole, history = run(tmp_path / "whole")
+    assert history.stem == ("conv1", "relu1", "pool1")
+    run(tmp_path / "parts", stop_at=8)  # mid-way through the second epoch of 6 steps
+    resumed, again = run(tmp_path / "parts", resume=True)
+    assert again.stem == history.stem
+    for (name, p), q in zip(whole.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.allclose(p.float(), q.float(), atol=1e-5), name
+
+
+def test_a_stem_unfrozen_or_changed_during_the_run_is_computed_again_at_every_step():
+    # fine-tuning schedules unfreeze early layers part-way; the table then no longer stands in
+    seen = {}
+
+    def unfreeze(model):
+        def on_step(info) -> None:
+            if info.step == 4:
+                model.conv1.requires_grad_(True)
+            seen[info.step] = model.conv1.weight.grad is not None
+
+        return on_step
+
+    torch.manual_seed(0)
+    model = build_model(SPEC, (1, 12, 12))
+    config = TrainConfig(
+        epochs=2, batch_size=16, lr=0.01, whiten=True, verbose=0, device="cpu", cache_stem="on"
+    )
+    history = fit(model, image_data(96), config, on_step=unfreeze(model))
+    assert history.stem == ("conv1", "relu1", "pool1")
+    assert not any(seen[s] for s in range(1, 5)) and all(seen[s] for s in range(5, 13))
+    model.conv1.requires_grad_(False)
+    table = StemTable(
+        *split(model, 3), torch.randn(4, 1, 12, 12), mirrored=False,
+        autocast=torch.autocast("cpu", enabled=False), channels_last=False,
+    )  # fmt: skip
+    assert table.current()
+    model.conv1.requires_grad_(True)
+    assert not table.current()
+    model.conv1.requires_grad_(False)
+    assert table.current()
+    with torch.no_grad():
+        model.conv1.weight.mul_(2)  # an edit in place
+    assert not table.current()

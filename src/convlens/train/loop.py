@@ -73,7 +73,14 @@ from convlens.train.run import (
     schedule_steps,
 )
 from convlens.train.state import RunState, load_state, save_state
-from convlens.train.stem import StemTable, split, stem_length, stem_note, worth_it
+from convlens.train.stem import (
+    StemTable,
+    memory_limit,
+    split,
+    stem_length,
+    stem_note,
+    worth_it,
+)
 from convlens.train.winograd import winograd_note, winograd_runs_on, winograd_view
 
 # --- fit --------------------------------------------------------------------------------------
@@ -186,7 +193,6 @@ def _prepare(
     optimizer = make_optimizer(model, config)
     scaler = torch.amp.GradScaler(hw.device.type) if hw.precision == "float16" else None
     generator = torch.Generator(hw.device).manual_seed(config.seed)
-    stem, stem_names = _stem_table(net, x, config, hw, world, total_steps, batch_size)
     run = Run(
         config=config, model=model, net=net, hw=hw, world=world, data=data, val=val, test=test,
         x=x, y=data.y.to(hw.device),
@@ -195,10 +201,9 @@ def _prepare(
         total_steps=total_steps,
         state=RunState(model, optimizer, generator, scaler),
         history=History(
-            hardware=hw.describe() + winograd_note(fused) + stem_note(stem_names),
-            winograd=tuple(fused), stem=tuple(stem_names), run_dir=run_path,
+            hardware=hw.describe() + winograd_note(fused), winograd=tuple(fused),
+            run_dir=run_path,
         ),
-        stem=stem,
         hooks=hooks,
         run_path=run_path, augment=_augmenter(config),
         flips=alternating_flips(len(x), config.seed).to(hw.device) if config.alternate_flip else None,
@@ -206,6 +211,10 @@ def _prepare(
     )  # fmt: skip
     if run_path is not None:
         _open_run_dir(run, resume)
+    # from the weights the steps start with: a resumed run's whitened filters come with its state
+    run.stem, names = _stem_table(net, x, config, hw, world, total_steps, batch_size)
+    run.history.stem = tuple(names)
+    run.history.hardware += stem_note(names)
     run.lr = run.lr_at(max(run.state.step - 1, 0))
     return run
 
@@ -247,7 +256,8 @@ def _stem_table(
     with torch.no_grad(), hw.autocast():  # one row, to size the table before building it
         row = stem(x[:1])
     rows = len(x) * (1 + mirrored)
-    if not worth_it(config.cache_stem, total_steps, batch_size, rows, row[0].nbytes):
+    limit = memory_limit(hw.device)
+    if not worth_it(config.cache_stem, total_steps, batch_size, rows, row[0].nbytes, limit):
         return None, []
     table = StemTable(
         stem, rest, x, mirrored=mirrored, autocast=hw.autocast(), channels_last=hw.channels_last
@@ -380,6 +390,8 @@ def _step(run: Run, epoch: EpochClock) -> None:
     index = state.order[i * run.batch_size : (i + 1) * run.batch_size]
     run.lr = run.lr_at(state.step)
     set_lr(state.optimizer, run.lr)
+    if run.stem is not None and not run.stem.current():
+        run.stem = None  # unfrozen or changed since: every layer runs at every step from here on
     with record_function("convlens.batch"):  # named for `convlens bench --profile`
         if run.stem is not None:  # the frozen first layers' outputs, chosen as flips choose
             xb, yb, aug = run.stem.batch(index, _mirror(run, index)), run.y[index], None

@@ -64,13 +64,29 @@ def stem_length(net: nn.Module) -> int:
     return min(length, len(net) - 1) if convs else 0  # frozen throughout: nothing to train
 
 
-def worth_it(config_value: str, steps: int, batch_size: int, rows: int, row_bytes: int) -> bool:
+def worth_it(
+    config_value: str,
+    steps: int,
+    batch_size: int,
+    rows: int,
+    row_bytes: int,
+    limit: int = MAX_BYTES,
+) -> bool:
     """Whether a run of ``steps`` steps of ``batch_size`` should build a table of ``rows`` rows:
-    "on" whenever it fits ``MAX_BYTES``, "auto" when besides each row is used ``MIN_PASSES``
+    "on" whenever it fits ``limit`` bytes, "auto" when besides each row is used ``MIN_PASSES``
     times on average, "off" never."""
-    if config_value == "off" or rows * row_bytes > MAX_BYTES:
+    if config_value == "off" or rows * row_bytes > limit:
         return False
     return config_value == "on" or steps * batch_size >= MIN_PASSES * rows
+
+
+def memory_limit(device: torch.device) -> int:
+    """The most bytes a table may take on ``device``: ``MAX_BYTES``, and on a CUDA device at most
+    a quarter of the memory free there (the training itself needs the rest)."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return min(MAX_BYTES, free // 4)
+    return MAX_BYTES
 
 
 class StemTable:
@@ -89,6 +105,7 @@ class StemTable:
     ) -> None:
         self.stem, self.rest = stem, rest
         self.count, self.sides = len(x), 1 + mirrored
+        self._versions = self._state()
         self.channels_last = channels_last and x.dim() == 4
         with torch.no_grad(), autocast:
             first = self._forward(x[:1])
@@ -105,6 +122,14 @@ class StemTable:
                     self.rows[at : at + len(chunk)] = self._forward(
                         chunk.flip(-1) if side else chunk
                     )
+
+    def _state(self) -> list[tuple[bool, int]]:
+        return [(p.requires_grad, p._version) for p in self.stem.parameters()]
+
+    def current(self) -> bool:
+        """Whether the stem is as the table was built from: still frozen (a callback may unfreeze
+        it to fine-tune) and its weights not changed in place (``load_state_dict``, an edit)."""
+        return self._state() == self._versions
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.channels_last:
