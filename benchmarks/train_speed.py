@@ -32,7 +32,6 @@ It prints, in one run and side by side:
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import sys
 import time
@@ -44,6 +43,7 @@ from convlens.data import load_dataset
 from convlens.malloc import keep_freed_memory
 from convlens.train.bench import TUTORIAL_EPOCHS, Comparison, budget_run, compare
 from convlens.train.config import from_dict
+from convlens.train.device import cpu_info
 from convlens.train.recipes import get_recipe, make_model
 
 SIZED = (1.0, 1.25, 1.5, 2.0)  # epochs of the runs sized to a target
@@ -122,7 +122,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     print(
-        f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  {platform.processor() or platform.machine()}"
+        f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  {cpu_info().describe()}"
         f"  torch {torch.__version__}  {torch.get_num_threads()} threads  python {sys.version.split()[0]}"
     )
     from convlens.train.profile import format_profile, profile_training

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 import pytest
 
 from convlens.cli import main
+from convlens.train.device import CpuInfo, cpu_info
 from convlens.train.profile import (
     OTHER,
     PYTHON,
@@ -83,6 +84,67 @@ def test_flop_rates_and_shares_in_the_table():
     conv = next(line for line in text.splitlines() if line.startswith("convolution forward"))
     assert conv.split()[-4:] == ["4.00", "40.0%", "500.0", "50.0%"]
     assert "10,000 images/s" in text
+
+
+# the first lines of /proc/cpuinfo on two machines this project measured on (flags shortened)
+ZEN4 = """processor\t: 0
+vendor_id\t: AuthenticAMD
+cpu family\t: 25
+model\t\t: 17
+model name\t: AMD EPYC
+flags\t\t: fpu sse2 avx avx2 fma avx512f avx512bw avx512_bf16 avx512_vnni
+
+processor\t: 1
+model name\t: another
+"""
+SAPPHIRE_RAPIDS = """processor : 0
+cpu family : 6
+model : 143
+model name : Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz
+flags : avx2 avx512f avx512_bf16 amx_bf16 amx_tile amx_int8
+"""
+
+
+def test_the_cpu_is_named_with_its_units(tmp_path):
+    (tmp_path / "zen4").write_text(ZEN4)
+    (tmp_path / "spr").write_text(SAPPHIRE_RAPIDS)
+    zen4, spr = cpu_info(str(tmp_path / "zen4")), cpu_info(str(tmp_path / "spr"))
+    assert zen4.describe() == "AMD EPYC, family 25 model 17 (AVX2, AVX-512, AVX512-BF16; no AMX)"
+    assert not zen4.amx
+    assert spr.amx
+    assert spr.describe() == (
+        "Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz, family 6 model 143 "
+        "(AVX2, AVX-512, AVX512-BF16, AMX-BF16)"
+    )
+    assert cpu_info(str(tmp_path / "missing")).name  # the platform's name instead
+
+
+@pytest.mark.parametrize(
+    ("flags", "precision", "gflops", "expected"),
+    [
+        # 10 ms steps of 5e9 FLOPs: 500 GFLOP/s against peaks of 250 (float32) and 1,000 (bf16)
+        ("amx_bf16", "bfloat16", 5e9, "with AMX: at least 40% of the bfloat16 peak: met (50.0%)"),
+        ("amx_bf16", "bfloat16", 3.9e9, "with AMX: at least 40% of the bfloat16 peak: not met"),
+        ("avx512_bf16", "bfloat16", 5e9, "without AMX: at least 50% of the bfloat16 peak: met"),
+        ("avx512_bf16", "bfloat16", 4.9e9, "without AMX: at least 50% of the bfloat16 peak: not"),
+        # float32 on an AMX CPU is measured against the float32 peak: 1.5e9 is 60% of it
+        (
+            "amx_bf16",
+            "float32",
+            1.5e9,
+            "without AMX: at least 50% of the float32 peak: met (60.0%)",
+        ),
+    ],
+)
+def test_the_goal_for_the_cpu_and_whether_the_step_meets_it(flags, precision, gflops, expected):
+    p = Profile(
+        data="d", model="m", batch_size=100, hardware=f"cpu {precision}", precision=precision,
+        steps=1, step_ms=10.0, profiled_step_ms=10.0, flops_per_step=gflops,
+        peaks=Peaks(float32=250.0, bfloat16=1000.0, size=8), cpu=CpuInfo("x", frozenset([flags])),
+    )  # fmt: skip
+    assert expected in p.goal()
+    assert expected in format_profile(p)
+    assert replace(p, cpu=None).goal() == ""  # a GPU's step: no CPU goal
 
 
 def test_the_winograd_kind_is_counted_as_the_direct_sum_and_says_so():

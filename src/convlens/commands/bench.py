@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
+import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -137,6 +138,9 @@ def run(args: argparse.Namespace) -> int:
     def new_model() -> torch.nn.Module:
         return make_model(recipe.model, train.in_shape, train.num_classes, seed=config.seed)
 
+    from convlens.train.device import cpu_info
+
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, CPU: {cpu_info().describe()}")
     print(
         f"{args.data}: {len(train):,} training examples, {epochs_text(epochs)}, model {recipe.model}"
     )

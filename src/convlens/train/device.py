@@ -82,6 +82,58 @@ def cpu_has_bf16() -> bool:
         return False
 
 
+# the vector and matrix units that decide a CPU's peaks, by their /proc/cpuinfo flag
+CPU_UNITS = (
+    ("avx2", "AVX2"),
+    ("avx512f", "AVX-512"),
+    ("avx512_bf16", "AVX512-BF16"),
+    ("amx_bf16", "AMX-BF16"),
+)
+
+
+@dataclass(frozen=True)
+class CpuInfo:
+    """The CPU's model and the instruction-set flags it reports (Linux's /proc/cpuinfo)."""
+
+    name: str
+    flags: frozenset[str] = frozenset()
+
+    @property
+    def amx(self) -> bool:
+        """Intel's matrix tiles with bf16 (Sapphire Rapids and later): oneDNN's fastest bf16."""
+        return "amx_bf16" in self.flags
+
+    def describe(self) -> str:
+        """The name with its units, e.g. "AMD EPYC, family 25 model 17 (AVX2, AVX-512,
+        AVX512-BF16; no AMX)"."""
+        units = [unit for flag, unit in CPU_UNITS if flag in self.flags]
+        if not self.flags:
+            return self.name
+        return f"{self.name} ({', '.join(units) or 'no AVX2'}{'' if self.amx else '; no AMX'})"
+
+
+def cpu_info(path: str = "/proc/cpuinfo") -> CpuInfo:
+    """What ``path`` says of the first processor: its model name (with family and model numbers,
+    which tell apart CPUs that share a name) and flags; the platform's processor name where there
+    is no such file (macOS, Windows)."""
+    import platform
+
+    fields: dict[str, str] = {}
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if not line.strip():
+                    break  # the first processor's block ends here
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        return CpuInfo(platform.processor() or platform.machine() or "unknown CPU")
+    name = fields.get("model name") or platform.processor() or "unknown CPU"
+    if "cpu family" in fields and "model" in fields:
+        name += f", family {fields['cpu family']} model {fields['model']}"
+    return CpuInfo(name, frozenset(fields.get("flags", "").split()))
+
+
 def resolve_precision(name: str, device: torch.device) -> str:
     if name == "auto":
         if device.type == "cuda":

@@ -26,6 +26,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from convlens.train.device import CpuInfo, cpu_info
+
 # operation kind -> substrings of ATen operation names (the first kind that matches wins)
 KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("convolution backward", ("convolution_backward", "conv_backward", "mkldnn_convolution_bw")),
@@ -124,6 +126,23 @@ class Profile:
     flops_per_step: float = 0.0  # training FLOPs of one step: 3 x forward MACs x 2 x batch
     peaks: Peaks | None = None
     top_ops: list[tuple[str, float]] = field(default_factory=list)  # (ATen op, ms per step)
+    cpu: CpuInfo | None = None  # the CPU, where the step ran on one
+
+    def goal(self) -> str:
+        """The share of the peak that a step should reach on this CPU, and whether it does:
+        40% of the bf16 peak with AMX (whose tiles make that peak several times float32's), 50%
+        of the peak of the precision used without (benchmarks/RESULTS.md)."""
+        peak = self.peak()
+        if self.cpu is None or not peak:
+            return ""
+        amx = self.cpu.amx and self.precision == "bfloat16"
+        share, where = (GOAL_AMX, "with AMX") if amx else (GOAL, "without AMX")
+        reached = self.achieved_gflops() / peak
+        verdict = "met" if reached >= share else "not met"
+        return (
+            f"goal on a CPU {where}: at least {share:.0%} of the {self.precision} peak: {verdict} "
+            f"({reached:.1%})"
+        )
 
     def peak(self) -> float | None:
         if self.peaks is None:
@@ -132,6 +151,10 @@ class Profile:
 
     def achieved_gflops(self) -> float:
         return self.flops_per_step / (self.step_ms / 1e3) / 1e9
+
+
+GOAL_AMX = 0.40  # a step's share of the bf16 matmul peak on a CPU with AMX
+GOAL = 0.50  # of the peak of the precision used, elsewhere
 
 
 def _best(a: Peaks, b: Peaks) -> Peaks:
@@ -265,6 +288,7 @@ def profile_training(
         precision=precision, steps=steps, step_ms=plain_ms, profiled_step_ms=profiled_ms,
         kinds=kinds, flops_per_step=sum(flops.values()),
         peaks=_best(before, matmul_peaks()) if before else None, top_ops=top,
+        cpu=cpu_info() if history.hardware.startswith("cpu") else None,
     )  # fmt: skip
 
 
@@ -296,6 +320,7 @@ def format_profile(p: Profile, say: Callable[[float], str] | None = None) -> str
     peak = p.peak()
     lines = [
         f"{p.data}, model {p.model}, batch {p.batch_size}, {p.hardware}",
+        *([f"CPU: {p.cpu.describe()}"] if p.cpu is not None else []),
         f"one step: {p.step_ms:.2f} ms without the profiler (median; {p.profiled_step_ms:.2f} ms "
         "with it, on average), "
         f"{p.batch_size / p.step_ms * 1e3:,.0f} images/s, "
@@ -313,6 +338,8 @@ def format_profile(p: Profile, say: Callable[[float], str] | None = None) -> str
             if peak
             else ""
         )
+        if p.goal():
+            lines.append(p.goal())
     header = ("kind", "ms/step", "share", "GFLOP/s", f"% of {p.precision} peak")
     rows = [header]
     total = sum(k.ms_per_step for k in p.kinds) or 1.0
