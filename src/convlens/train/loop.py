@@ -248,8 +248,10 @@ def _stem_table(
     """The frozen stem's outputs for every training image (``convlens.train.stem``) and the stem's
     layer names, where ``config.cache_stem`` asks for them and the run can use them: one process,
     no compilation, no crops (flips are kept as a second row per image)."""
+    if config.cache_stem == "off" or config.crop or world.is_distributed or config.compile:
+        return None, []
     length = stem_length(net)
-    if not length or config.crop or world.is_distributed or config.compile:
+    if not length:
         return None, []
     stem, rest = split(net, length)
     mirrored = config.flip or config.alternate_flip
