@@ -18,6 +18,7 @@ from convlens.train.stem import (
     memory_limit,
     split,
     stem_length,
+    stem_note,
     worth_it,
 )
 
@@ -43,6 +44,13 @@ def test_the_stem_is_the_frozen_prefix_up_to_the_first_layer_with_state_or_param
     frozen.requires_grad_(False)
     assert stem_length(frozen) == 2  # the last layer is left to run, never the whole network
     assert stem_length(nn.Conv2d(1, 2, 3).requires_grad_(False)) == 0  # not a Sequential
+
+
+def test_the_hardware_line_names_the_stem():
+    assert stem_note([]) == ""
+    assert stem_note(["conv1", "pool1"]) == ", conv1 + pool1 computed once per image"
+    names = ["conv1", "relu1", "pool1", "conv2", "relu2", "pool2"]
+    assert stem_note(names) == ", conv1 to pool2 (6 layers) computed once per image"
 
 
 def test_a_table_is_built_when_each_row_is_used_twice_and_fits():

@@ -157,5 +157,11 @@ def split(net: nn.Module, length: int) -> tuple[nn.Sequential, nn.Sequential]:
 
 
 def stem_note(names: Sequence[str]) -> str:
-    """What a run's hardware line adds when a stem table is used."""
-    return f", {' + '.join(names)} computed once per image" if names else ""
+    """What a run's hardware line adds when a stem table is used: the layers, or the first and
+    the last of more than three."""
+    if not names:
+        return ""
+    layers = (
+        " + ".join(names) if len(names) <= 3 else f"{names[0]} to {names[-1]} ({len(names)} layers)"
+    )
+    return f", {layers} computed once per image"
