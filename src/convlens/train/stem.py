@@ -20,7 +20,9 @@ channels-last, batch 128, AVX512-BF16 EPYC, 2 threads, 2026-12-07; benchmarks/RE
 1.08-1.09x faster in alternating rounds (20.45 against 18.88 ms, 21.23 against 19.40 ms), the same
 losses and accuracies to the last digit, and a table of 2 x 60,000 images (753 MB in bf16) built
 in 1.2-1.9 s, so that it pays only from the second use of each row (``worth_it``); end to end, six
-epochs gained less than the machine's drift.
+epochs gained less than the machine's drift. A head trained on frozen VGG-like features (four
+convolutions, ReLUs and pools in the stem; 2,000 3x32x32 images, 5 epochs) took 1.9-2.0 s
+against 4.3-4.8 s, the same final loss.
 """
 
 from __future__ import annotations
