@@ -10,17 +10,9 @@ from train_toydata import image_data
 from convlens.build import build_model
 from convlens.data.augment import flip_batch
 from convlens.errors import ConfigError
+from convlens.train import stem
 from convlens.train.config import TrainConfig
 from convlens.train.loop import fit
-from convlens.train.stem import (
-    MAX_BYTES,
-    StemTable,
-    memory_limit,
-    split,
-    stem_length,
-    stem_note,
-    worth_it,
-)
 
 SPEC = "conv3x3x8p1-relu-pool2-bn-relu-conv3x3x8p1-gap-fc3"
 
@@ -32,48 +24,50 @@ def _frozen(spec: str = SPEC, shape: tuple[int, ...] = (1, 12, 12)) -> nn.Sequen
 
 
 def test_the_stem_is_the_frozen_prefix_up_to_the_first_layer_with_state_or_parameters():
-    assert stem_length(_frozen()) == 3  # conv1, relu1, pool2's pool1; bn1 keeps batch statistics
-    assert stem_length(build_model(SPEC, (1, 12, 12))) == 0  # conv1 trains
-    assert stem_length(_frozen("conv3x3x8p1-bn-relu-fc3")) == 1
+    assert (
+        stem.stem_length(_frozen()) == 3
+    )  # conv1, relu1, pool2's pool1; bn1 keeps batch statistics
+    assert stem.stem_length(build_model(SPEC, (1, 12, 12))) == 0  # conv1 trains
+    assert stem.stem_length(_frozen("conv3x3x8p1-bn-relu-fc3")) == 1
     model = _frozen("conv3x3x8p1-relu-conv3x3x8p1-relu-fc3")
-    assert stem_length(model) == 2  # the second convolution trains
+    assert stem.stem_length(model) == 2  # the second convolution trains
     model.conv2.requires_grad_(False)
-    assert stem_length(model) == 4
-    assert stem_length(build_model("pool2-relu-fc3", (1, 12, 12))) == 0  # no convolution
+    assert stem.stem_length(model) == 4
+    assert stem.stem_length(build_model("pool2-relu-fc3", (1, 12, 12))) == 0  # no convolution
     frozen = _frozen("conv3x3x8p1-relu-gap")
     frozen.requires_grad_(False)
-    assert stem_length(frozen) == 2  # the last layer is left to run, never the whole network
-    assert stem_length(nn.Conv2d(1, 2, 3).requires_grad_(False)) == 0  # not a Sequential
+    assert stem.stem_length(frozen) == 2  # the last layer is left to run, never the whole network
+    assert stem.stem_length(nn.Conv2d(1, 2, 3).requires_grad_(False)) == 0  # not a Sequential
 
 
 def test_the_hardware_line_names_the_stem():
-    assert stem_note([]) == ""
-    assert stem_note(["conv1", "pool1"]) == ", conv1 + pool1 computed once per image"
+    assert stem.stem_note([]) == ""
+    assert stem.stem_note(["conv1", "pool1"]) == ", conv1 + pool1 computed once per image"
     names = ["conv1", "relu1", "pool1", "conv2", "relu2", "pool2"]
-    assert stem_note(names) == ", conv1 to pool2 (6 layers) computed once per image"
+    assert stem.stem_note(names) == ", conv1 to pool2 (6 layers) computed once per image"
 
 
 def test_a_table_is_built_when_each_row_is_used_twice_and_fits():
     # 60,000 images and their mirror images: 120,000 rows of 16x14x14 bf16 values (6,272 bytes)
     rows, row = 120_000, 16 * 14 * 14 * 2
-    assert worth_it("auto", 6 * 469, 128, rows, row)  # 360,192 images through the stem
-    assert not worth_it("auto", 469, 128, rows, row)  # 60,032: each row used half a time
-    assert worth_it("auto", 1875, 128, rows, row)  # 240,000 = twice 120,000
-    assert not worth_it("auto", 1874, 128, rows, row)
-    assert worth_it("on", 1, 128, rows, row)
-    assert not worth_it("off", 10**6, 128, rows, row)
-    assert not worth_it("on", 10**6, 128, MAX_BYTES // 100 + 1, 100)  # over 2 GiB
-    assert not worth_it("on", 1, 128, rows, row, limit=rows * row - 1)  # over a GPU's quarter
-    assert memory_limit(torch.device("cpu")) == MAX_BYTES
+    assert stem.worth_it("auto", 6 * 469, 128, rows, row)  # 360,192 images through the stem
+    assert not stem.worth_it("auto", 469, 128, rows, row)  # 60,032: each row used half a time
+    assert stem.worth_it("auto", 1875, 128, rows, row)  # 240,000 = twice 120,000
+    assert not stem.worth_it("auto", 1874, 128, rows, row)
+    assert stem.worth_it("on", 1, 128, rows, row)
+    assert not stem.worth_it("off", 10**6, 128, rows, row)
+    assert not stem.worth_it("on", 10**6, 128, stem.MAX_BYTES // 100 + 1, 100)  # over 2 GiB
+    assert not stem.worth_it("on", 1, 128, rows, row, limit=rows * row - 1)  # over a GPU's quarter
+    assert stem.memory_limit(torch.device("cpu")) == stem.MAX_BYTES
 
 
 def test_the_rows_are_the_stem_of_each_image_and_of_its_mirror_image():
     model = _frozen()
     x = torch.randn(40, 1, 12, 12)
-    stem, rest = split(model, stem_length(model))
+    front, rest = stem.split(model, stem.stem_length(model))
     assert [type(m) for m in rest][:2] == [nn.BatchNorm2d, nn.ReLU]
-    table = StemTable(
-        stem, rest, x, mirrored=True, autocast=torch.autocast("cpu", enabled=False),
+    table = stem.StemTable(
+        front, rest, x, mirrored=True, autocast=torch.autocast("cpu", enabled=False),
         channels_last=True,
     )  # fmt: skip
     assert table.rows.shape == (80, 8, 6, 6)
@@ -81,12 +75,12 @@ def test_the_rows_are_the_stem_of_each_image_and_of_its_mirror_image():
     index = torch.tensor([3, 0, 39, 3])
     mirror = torch.tensor([True, False, True, False])
     with torch.no_grad():
-        expected = stem(flip_batch(x[index], mirror))  # pool, ReLU, conv one image at a time
+        expected = front(flip_batch(x[index], mirror))  # pool, ReLU, conv one image at a time
         assert torch.allclose(table.batch(index, mirror), expected, atol=1e-6)
-        assert torch.allclose(table.batch(index), stem(x[index]), atol=1e-6)
+        assert torch.allclose(table.batch(index), front(x[index]), atol=1e-6)
     assert table.batch(index).is_contiguous(memory_format=torch.channels_last)
-    plain = StemTable(
-        stem, rest, x, mirrored=False, autocast=torch.autocast("cpu", enabled=False),
+    plain = stem.StemTable(
+        front, rest, x, mirrored=False, autocast=torch.autocast("cpu", enabled=False),
         channels_last=False,
     )  # fmt: skip
     assert plain.rows.shape == (40, 8, 6, 6)
@@ -174,8 +168,8 @@ def test_a_stem_unfrozen_or_changed_during_the_run_is_computed_again_at_every_st
     assert history.stem == ("conv1", "relu1", "pool1")
     assert not any(seen[s] for s in range(1, 5)) and all(seen[s] for s in range(5, 13))
     model.conv1.requires_grad_(False)
-    table = StemTable(
-        *split(model, 3), torch.randn(4, 1, 12, 12), mirrored=False,
+    table = stem.StemTable(
+        *stem.split(model, 3), torch.randn(4, 1, 12, 12), mirrored=False,
         autocast=torch.autocast("cpu", enabled=False), channels_last=False,
     )  # fmt: skip
     assert table.current()
