@@ -106,9 +106,9 @@ class CpuInfo:
     def describe(self) -> str:
         """The name with its units, e.g. "AMD EPYC, family 25 model 17 (AVX2, AVX-512,
         AVX512-BF16; no AMX)"."""
-        units = [unit for flag, unit in CPU_UNITS if flag in self.flags]
         if not self.flags:
             return self.name
+        units = [unit for flag, unit in CPU_UNITS if flag in self.flags]
         return f"{self.name} ({', '.join(units) or 'no AVX2'}{'' if self.amx else '; no AMX'})"
 
 

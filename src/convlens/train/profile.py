@@ -338,8 +338,9 @@ def format_profile(p: Profile, say: Callable[[float], str] | None = None) -> str
             if peak
             else ""
         )
-        if p.goal():
-            lines.append(p.goal())
+        goal = p.goal()
+        if goal:
+            lines.append(goal)
     header = ("kind", "ms/step", "share", "GFLOP/s", f"% of {p.precision} peak")
     rows = [header]
     total = sum(k.ms_per_step for k in p.kinds) or 1.0

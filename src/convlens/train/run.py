@@ -23,6 +23,7 @@ from convlens.train.device import Hardware
 from convlens.train.optim import lr_factor
 from convlens.train.progress import ProgressDisplay
 from convlens.train.state import RunState
+from convlens.train.stem import StemTable
 
 
 @dataclass
@@ -161,7 +162,7 @@ class Run:
     augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None
     flips: torch.Tensor | None = None  # alternate_flip: the examples mirrored in even epochs
     flops_per_example: float | None = None
-    stem: Any = None  # StemTable: the frozen first layers' outputs per training image
+    stem: StemTable | None = None  # the frozen first layers' outputs per training image
     totals: Totals = field(default_factory=Totals)
     best: Best = field(default_factory=Best)
     lr_scale: float = 1.0  # TrainControl.set_lr's change to the schedule's height
