@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass, replace
 
 import pytest
@@ -218,3 +220,23 @@ def test_the_command_prints_the_table(capsys):
     out = capsys.readouterr().out
     assert "matmul peak measured now" in out and "convolution backward" in out
     assert main(["bench", "--profile", "--data", "digits", "--profile-steps", "0"]) == 2
+
+
+@pytest.mark.slow  # a fresh process and the matmul peaks: 11 s
+def test_the_profiler_writes_nothing_of_its_own_to_stderr():
+    # a fresh process: the profiler's C++ logger reads its level once, when it first starts
+    command = ["bench", "--profile", "--data", "digits", "--profile-steps", "2"]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "convlens",
+            *command,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "matmul peak measured now" in done.stdout
+    assert done.stderr == ""

@@ -17,6 +17,7 @@ an unprofiled one; the step time printed beside the table is measured without it
 from __future__ import annotations
 
 import itertools
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -246,6 +247,10 @@ def profile_training(
     from torch.profiler import ProfilerActivity, profile
 
     from convlens.train.loop import fit
+
+    # Kineto, the profiler's C++ half, writes "profiler_start"/"profiler_stop" lines to stderr at
+    # every level below 6 unless told otherwise; it reads this when its first profile starts
+    os.environ.setdefault("KINETO_LOG_LEVEL", "6")
 
     before = matmul_peaks() if peaks else None
     train, config, model = _recipe_run(data, recipe, warmup + 2 * steps + 1, root, overrides)
