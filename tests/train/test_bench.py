@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 from train_toydata import image_data
 
@@ -192,3 +193,13 @@ def test_bench_refuses_lengths_that_are_not_epochs(capsys):
         assert main(["bench", "--sized", text]) == 2
         err = capsys.readouterr().err
         assert "--sized" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_bench_names_a_device_it_cannot_use_in_one_sentence(capsys):
+    from convlens.cli import main
+
+    for argv in (["--device", "cuda"], ["--device", "nope"], ["--profile", "--device", "cuda"]):
+        assert main(["bench", "--data", "digits", *argv]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "device" in err and len(err.splitlines()) == 1

@@ -11,6 +11,7 @@ import pytest
 from convlens.cli import main
 from convlens.train.device import CpuInfo, cpu_info
 from convlens.train.profile import (
+    GPU_IDLE,
     OTHER,
     PYTHON,
     WINOGRAD,
@@ -72,6 +73,54 @@ def test_self_times_are_summed_per_step_and_the_rest_is_python():
     assert top[0] == ("aten::convolution_backward", pytest.approx(2.5))
 
 
+@dataclass
+class _GpuEvent:
+    name: str
+    self_cpu_time_total: float
+    self_device_time_total: float  # the kernels it launched, microseconds
+    cpu_parent: object = None
+
+
+@dataclass
+class _OldGpuEvent:  # PyTorch before 2.4 named the device time after CUDA
+    name: str
+    self_cuda_time_total: float
+    cpu_parent: object = None
+
+
+def test_on_a_gpu_each_kind_takes_its_kernels_time_and_the_rest_is_idle():
+    events = [
+        _GpuEvent("aten::cudnn_convolution", 40.0, 3000.0),  # 1.5 ms of kernels a step
+        _GpuEvent("aten::convolution_backward", 90.0, 5000.0),
+        _GpuEvent("aten::empty", 20.0, 0.0),  # launched nothing: the host's time, not the GPU's
+        _GpuEvent("cudaLaunchKernel", 300.0, 0.0),  # not an ATen operation
+        _OldGpuEvent("aten::max_pool2d_with_indices", 600.0),
+    ]
+    per_kind, top = split_by_kind(events, steps=2, wall_ms=6.0, on_gpu=True)
+    assert per_kind == {
+        "convolution forward": pytest.approx(1.5),
+        "convolution backward": pytest.approx(2.5),
+        "pooling": pytest.approx(0.3),
+        GPU_IDLE: pytest.approx(6.0 - 1.5 - 2.5 - 0.3),
+    }
+    assert [name for name, _ in top] == [
+        "aten::convolution_backward", "aten::cudnn_convolution", "aten::max_pool2d_with_indices"
+    ]  # fmt: skip
+
+
+def test_the_gpu_is_waited_for_and_the_cpu_is_not(monkeypatch):
+    import torch
+
+    from convlens.train.device import synchronize
+
+    waited = []
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: waited.append(device))
+    synchronize(torch.device("cpu"))
+    assert waited == []
+    synchronize(torch.device("cuda", 1))
+    assert waited == [torch.device("cuda", 1)]
+
+
 def test_flop_rates_and_shares_in_the_table():
     # 4 ms of a 10 ms step doing 2e9 FLOPs: 500 GFLOP/s, half of a 1,000 GFLOP/s peak
     p = Profile(
@@ -86,6 +135,15 @@ def test_flop_rates_and_shares_in_the_table():
     conv = next(line for line in text.splitlines() if line.startswith("convolution forward"))
     assert conv.split()[-4:] == ["4.00", "40.0%", "500.0", "50.0%"]
     assert "10,000 images/s" in text
+    # on a GPU: its name, kernel times, the idle rest, and no CPU goal
+    gpu = replace(p, hardware="cuda bfloat16", gpu="NVIDIA H100 80GB HBM3, 132 SMs, 79.1 GiB")
+    gpu.kinds = [KindTime("convolution forward", 4.0, 2e9), KindTime(GPU_IDLE, 6.0)]
+    text = format_profile(gpu)
+    assert "GPU: NVIDIA H100 80GB HBM3, 132 SMs, 79.1 GiB" in text
+    assert "CPU:" not in text and "goal" not in text
+    assert "(their kernels' time, ms/step)" in text and "GPU idle: the step's wall time" in text
+    idle = next(line for line in text.splitlines() if line.startswith(GPU_IDLE))
+    assert idle.split()[-2:] == ["6.00", "60.0%"]
 
 
 # the first lines of /proc/cpuinfo on two machines this project measured on (flags shortened)

@@ -77,6 +77,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads", type=int, default=0, help="CPU threads for both loops; 0 = torch's default"
     )
+    parser.add_argument(
+        "--device",
+        default="auto",
+        help="where every loop trains: auto (a GPU when there is one, as the tutorials choose), "
+        "cpu, cuda, cuda:1, mps (default: auto)",
+    )
     parser.add_argument("--data-dir", help="where the data set files are (default: search)")
     parser.add_argument(
         "--profile",
@@ -104,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
     from convlens.errors import ConfigError
     from convlens.train.bench import budget_run, compare
     from convlens.train.config import from_dict
+    from convlens.train.device import cpu_info, gpu_name, resolve_device
     from convlens.train.recipes import get_recipe, make_model
 
     negative = min(args.limit, args.tutorial_epochs, args.rounds) < 0
@@ -119,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         if args.profile_steps < 1:
             raise ConfigError("--profile-steps must be at least 1.")
         found = profile_training(
-            args.data, args.recipe, steps=args.profile_steps, root=args.data_dir
+            args.data, args.recipe, steps=args.profile_steps, root=args.data_dir, device=args.device
         )
         print(format_profile(found))
         _numpy_table(args.numpy)
@@ -133,14 +140,16 @@ def run(args: argparse.Namespace) -> int:
     test = load_dataset(args.data, "test", root=args.data_dir)
     if args.limit and args.limit < len(train):
         train = dataclasses.replace(train, x=train.x[: args.limit], y=train.y[: args.limit])
-    config = from_dict({**recipe.settings, "epochs": epochs, "verbose": 0, "model": recipe.model})
+    settings = {**recipe.settings, "epochs": epochs, "verbose": 0, "device": args.device}
+    config = from_dict({**settings, "model": recipe.model})
+    device = resolve_device(args.device)  # a device that is not there fails before any training
 
     def new_model() -> torch.nn.Module:
         return make_model(recipe.model, train.in_shape, train.num_classes, seed=config.seed)
 
-    from convlens.train.device import cpu_info
-
-    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, CPU: {cpu_info().describe()}")
+    gpu = f", GPU: {gpu_name(device)}" if device.type == "cuda" else ""
+    now = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    print(f"{now}, CPU: {cpu_info().describe()}{gpu}")
     print(
         f"{args.data}: {len(train):,} training examples, {epochs_text(epochs)}, model {recipe.model}"
     )
@@ -149,7 +158,8 @@ def run(args: argparse.Namespace) -> int:
     )
     print(format_comparison(result, args.target))
     if args.budget_seeds:
-        runs = [budget_run(args.data, seed, budget_recipe) for seed in range(args.budget_seeds)]
+        on = ("--device", args.device)
+        runs = [budget_run(args.data, s, budget_recipe, on) for s in range(args.budget_seeds)]
         for r in runs:
             print(
                 f"convlens train --recipe {budget_recipe} --data {args.data} --seed {r.seed}: {100 * r.test_acc:.2f}% in {r.wall_seconds:.1f} s"

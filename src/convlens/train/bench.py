@@ -34,6 +34,7 @@ from torch import nn
 
 from convlens.data.augment import alternating_flips, mirrored_in
 from convlens.train.config import TrainConfig
+from convlens.train.device import resolve_device, synchronize
 from convlens.train.evaluation import evaluate
 from convlens.train.loop import fit, training_flops
 from convlens.train.optim import lr_factor, set_lr, torch_optimizer
@@ -130,8 +131,9 @@ def tutorial_fit(
 ) -> SpeedResult:
     """The peer loop: DataLoader over a per-sample Dataset, float32, ``config``'s optimiser settings.
 
-    With ``until``, training stops after the first epoch whose test accuracy reaches it; with
-    ``test=None`` nothing is evaluated.
+    It trains on ``config.device`` as the tutorials pick theirs (``auto``: a GPU when there is
+    one), moving each batch there as it comes from the loader. With ``until``, training stops
+    after the first epoch whose test accuracy reaches it; with ``test=None`` nothing is evaluated.
     """
     flips = alternating_flips(len(data), config.seed) if config.alternate_flip else None
     dataset = PerSampleDataset(data, flip=config.flip, crop=config.crop, flips=flips)
@@ -142,13 +144,15 @@ def tutorial_fit(
         drop_last=True,
         generator=torch.Generator().manual_seed(config.seed),
     )
+    device = resolve_device(config.device)
+    model.to(device)
     optimizer = torch_optimizer(model, config)  # torch.optim's, as a plain loop has
     steps_per_epoch = len(loader)
     epochs = math.ceil(config.epochs)
     total = round(config.epochs * steps_per_epoch)
     result = SpeedResult(name, 0.0, 0.0)
     plain = replace(
-        config, precision="float32", channels_last="off", device="cpu", tta=False, verbose=0
+        config, precision="float32", channels_last="off", device=str(device), tta=False, verbose=0
     )
     step, seconds = 0, 0.0
     for epoch in range(epochs):
@@ -158,12 +162,14 @@ def tutorial_fit(
         for x, y in loader:
             if step >= total:
                 break
+            x, y = x.to(device), y.to(device)
             set_lr(optimizer, config.lr * lr_factor(config, step, total, steps_per_epoch))
             loss = F.cross_entropy(model(x), y, label_smoothing=config.label_smoothing)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             step += 1
+        synchronize(device)  # the epoch's last steps may still be running on a GPU
         seconds += time.perf_counter() - start
         result.seconds_at_epoch.append(seconds)
         if test is not None:

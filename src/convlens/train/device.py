@@ -74,6 +74,21 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
+def synchronize(device: torch.device) -> None:
+    """Wait until the work queued on ``device`` is done, so that a clock read next counts it. A
+    GPU runs its kernels after the Python that queued them has moved on; the CPU has no queue."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def gpu_name(device: torch.device) -> str:
+    """'NVIDIA H100 80GB HBM3, 132 SMs, 79.1 GiB': the CUDA device a run uses, for its records."""
+    props = torch.cuda.get_device_properties(device)
+    return f"{props.name}, {props.multi_processor_count} SMs, {props.total_memory / 2**30:.1f} GiB"
+
+
 def cpu_has_bf16() -> bool:
     """True where oneDNN runs bf16 natively (AVX512-BF16 or AMX), so autocast is a speed-up."""
     try:

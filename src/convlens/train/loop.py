@@ -53,7 +53,7 @@ from convlens.train import distributed
 from convlens.train.callbacks import StepInfo, TrainControl
 from convlens.train.checkpoint import save_checkpoint
 from convlens.train.config import TrainConfig
-from convlens.train.device import Hardware, choose_hardware
+from convlens.train.device import Hardware, choose_hardware, synchronize
 from convlens.train.evaluation import (
     logits_of,
     metrics_from_logits,
@@ -354,6 +354,7 @@ def _train_epoch(run: Run) -> dict[str, Any]:
     while state.step < last:
         _obey_control(run)
         _step(run, epoch)
+    synchronize(run.hw.device)  # a GPU may still be running the last steps: they count here
     seconds = time.perf_counter() - epoch.start_time
     seen = max(run.totals.seen, 1)
     record: dict[str, Any] = {"epoch": state.epoch + 1, "step": state.step}

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from convlens.train.device import CpuInfo, cpu_info
+from convlens.train.device import CpuInfo, cpu_info, gpu_name, resolve_device, synchronize
 
 # operation kind -> substrings of ATen operation names (the first kind that matches wins)
 KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -52,6 +52,7 @@ RANGES: dict[str, str] = {
 WINOGRAD = RANGES["convlens.winograd"]
 OTHER = "other operations"
 PYTHON = "Python, dispatch and waiting"
+GPU_IDLE = "GPU idle: Python, launches and waiting"  # on a GPU: wall time that no kernel filled
 
 
 @dataclass(frozen=True)
@@ -63,36 +64,47 @@ class Peaks:
     size: int
 
 
-def matmul_peaks(size: int = 2048, repeats: int = 10, budget: float = 0.05) -> Peaks:
+def matmul_peaks(
+    size: int | None = None,
+    repeats: int = 10,
+    budget: float = 0.05,
+    device: torch.device | str = "cpu",
+) -> Peaks:
     """The best of ``repeats`` ``torch.mm`` of two square matrices, per precision, in GFLOP/s.
 
     A peak is a best case: on a shared machine a neighbour's burst only ever slows a product, so
     the fastest of several is the closest to what the cores can do. The matrices grow from 128 by
-    doubling up to ``size`` while one product takes under ``budget`` seconds: some builds multiply
-    bfloat16 on one thread by a reference kernel hundreds of times slower than their fast one
-    (torch 2.13 CPU, an AVX512-BF16 EPYC: 52 s for one 2048 x 2048 product on one thread, 0.04 s
-    on two), and a peak must not take minutes to measure. ``size`` is the larger of the two
-    precisions' final sizes.
+    doubling up to ``size`` (2048 on a CPU, 8192 on a GPU, whose products of 2048 are over before
+    its clocks and queues are busy) while one product takes under ``budget`` seconds: some builds
+    multiply bfloat16 on one thread by a reference kernel hundreds of times slower than their
+    fast one (torch 2.13 CPU, an AVX512-BF16 EPYC: 52 s for one 2048 x 2048 product on one
+    thread, 0.04 s on two), and a peak must not take minutes to measure. ``size`` is the larger
+    of the two precisions' final sizes. On a GPU each product is timed between two waits for the
+    device; float32 is multiplied as PyTorch's float32 matmul precision says (``highest``, true
+    float32, unless the caller allowed TF32).
     """
+    device = torch.device(device)
+    size = size or (8192 if device.type == "cuda" else 2048)
+
+    def timed(a: torch.Tensor, b: torch.Tensor) -> float:
+        synchronize(device)
+        start = time.perf_counter()
+        torch.mm(a, b)
+        synchronize(device)
+        return time.perf_counter() - start
 
     def rate(dtype: torch.dtype) -> tuple[float, int]:
-        gen = torch.Generator().manual_seed(0)
+        gen = torch.Generator(device).manual_seed(0)
         n = min(128, size)
         while True:
-            a = torch.randn(n, n, generator=gen).to(dtype)
-            b = torch.randn(n, n, generator=gen).to(dtype)
-            torch.mm(a, b)  # the first call picks and prepares the kernel
-            start = time.perf_counter()
-            torch.mm(a, b)
-            first = time.perf_counter() - start
+            a = torch.randn(n, n, generator=gen, device=device).to(dtype)
+            b = torch.randn(n, n, generator=gen, device=device).to(dtype)
+            timed(a, b)  # the first call picks and prepares the kernel
+            first = timed(a, b)
             if first >= budget or n >= size:
                 break
             n = min(2 * n, size)
-        best = first
-        for _ in range(repeats - 1):
-            start = time.perf_counter()
-            torch.mm(a, b)
-            best = min(best, time.perf_counter() - start)
+        best = min([first, *(timed(a, b) for _ in range(repeats - 1))])
         return 2 * n**3 / best / 1e9, n
 
     (f32, n32), (bf16, n16) = rate(torch.float32), rate(torch.bfloat16)
@@ -128,6 +140,7 @@ class Profile:
     peaks: Peaks | None = None
     top_ops: list[tuple[str, float]] = field(default_factory=list)  # (ATen op, ms per step)
     cpu: CpuInfo | None = None  # the CPU, where the step ran on one
+    gpu: str = ""  # the GPU, where the step ran on one: name, SMs, memory
 
     def goal(self) -> str:
         """The share of the peak that a step should reach on this CPU, and whether it does:
@@ -185,20 +198,38 @@ def _enclosing(event: Any) -> tuple[str, ...]:
     return tuple(names)
 
 
-def split_by_kind(events: Any, steps: int, wall_ms: float) -> tuple[dict[str, float], list]:
-    """Self time per kind (ms per step) of the profiled ATen operations, and the rest as Python."""
+def split_by_kind(
+    events: Any, steps: int, wall_ms: float, on_gpu: bool = False
+) -> tuple[dict[str, float], list]:
+    """Self time per kind (ms per step) of the profiled ATen operations, and the rest as Python.
+
+    On a GPU an operation's time is that of the kernels it launched (its self device time), and
+    the rest of the wall time is the GPU's idle time: Python, kernel launches and waits."""
     per_kind: dict[str, float] = {}
     per_op: dict[str, float] = {}
     for event in events:
         if not event.name.startswith("aten::"):
             continue
-        ms = event.self_cpu_time_total / 1e3 / steps
+        ms = _self_time_us(event, on_gpu) / 1e3 / steps
+        if on_gpu and ms == 0.0:
+            continue  # launched no kernel: its time is the host's
         kind = kind_of(event.name, _enclosing(event))
         per_kind[kind] = per_kind.get(kind, 0.0) + ms
         per_op[event.name] = per_op.get(event.name, 0.0) + ms
-    per_kind[PYTHON] = max(wall_ms - sum(per_kind.values()), 0.0)
+    per_kind[GPU_IDLE if on_gpu else PYTHON] = max(wall_ms - sum(per_kind.values()), 0.0)
     top = sorted(per_op.items(), key=lambda kv: -kv[1])[:12]
     return per_kind, top
+
+
+def _self_time_us(event: Any, on_gpu: bool) -> float:
+    """An event's own time in microseconds: on the CPU, or its kernels' on the GPU (PyTorch
+    before 2.4 names the latter self_cuda_time_total)."""
+    if not on_gpu:
+        return float(event.self_cpu_time_total)
+    found = getattr(event, "self_device_time_total", None)
+    if found is None:
+        found = getattr(event, "self_cuda_time_total", 0.0)
+    return float(found or 0.0)
 
 
 def _macs_by_kind(
@@ -242,8 +273,12 @@ def profile_training(
     peaks: bool = True,
     root: str | None = None,
     overrides: dict[str, Any] | None = None,
+    device: str | None = None,
 ) -> Profile:
-    """Profile ``steps`` steps of ``convlens train --recipe RECIPE --data DATA`` after ``warmup``."""
+    """Profile ``steps`` steps of ``convlens train --recipe RECIPE --data DATA`` after ``warmup``,
+    on ``device`` (default: the recipe's, ``auto``). On a GPU each kind's time is its kernels'."""
+    if device is not None:
+        overrides = {**(overrides or {}), "device": device}
     from torch.profiler import ProfilerActivity, profile
 
     from convlens.train.loop import fit
@@ -252,16 +287,21 @@ def profile_training(
     # every level below 6 unless told otherwise; it reads this when its first profile starts
     os.environ.setdefault("KINETO_LOG_LEVEL", "6")
 
-    before = matmul_peaks() if peaks else None
     train, config, model = _recipe_run(data, recipe, warmup + 2 * steps + 1, root, overrides)
+    where = resolve_device(config.device)
+    on_gpu = where.type == "cuda"
+    activities = [ProfilerActivity.CPU, *([ProfilerActivity.CUDA] if on_gpu else [])]
+    before = matmul_peaks(device=where) if peaks else None
 
     times: list[float] = []
     window: dict[str, Any] = {}
 
     def on_step(info: Any) -> None:
+        if info.step in (warmup + steps, warmup + 2 * steps):
+            synchronize(where)  # the window holds its steps' kernels, all of them
         times.append(time.perf_counter())
         if info.step == warmup + steps:  # an unprofiled stretch has been timed: start recording
-            window["prof"] = profile(activities=[ProfilerActivity.CPU])
+            window["prof"] = profile(activities=activities)
             window["prof"].__enter__()
             window["start"] = time.perf_counter()
         elif info.step == warmup + 2 * steps and "prof" in window:
@@ -273,7 +313,7 @@ def profile_training(
     window_times = times[warmup - 1 : warmup + steps]
     plain_ms = statistics.median(b - a for a, b in itertools.pairwise(window_times)) * 1e3
     profiled_ms = window["seconds"] / steps * 1e3
-    per_kind, top = split_by_kind(window["prof"].events(), steps, profiled_ms)
+    per_kind, top = split_by_kind(window["prof"].events(), steps, profiled_ms, on_gpu)
 
     conv_macs, linear_macs, frozen_macs, winograd_macs = _macs_by_kind(
         model, tuple(train.in_shape), history.winograd, history.stem
@@ -292,8 +332,9 @@ def profile_training(
         data=data, model=config.model, batch_size=batch, hardware=history.hardware,
         precision=precision, steps=steps, step_ms=plain_ms, profiled_step_ms=profiled_ms,
         kinds=kinds, flops_per_step=sum(flops.values()),
-        peaks=_best(before, matmul_peaks()) if before else None, top_ops=top,
-        cpu=cpu_info() if history.hardware.startswith("cpu") else None,
+        peaks=_best(before, matmul_peaks(device=where)) if before else None, top_ops=top,
+        cpu=cpu_info() if where.type == "cpu" else None,
+        gpu=gpu_name(where) if on_gpu else "",
     )  # fmt: skip
 
 
@@ -326,6 +367,7 @@ def format_profile(p: Profile, say: Callable[[float], str] | None = None) -> str
     lines = [
         f"{p.data}, model {p.model}, batch {p.batch_size}, {p.hardware}",
         *([f"CPU: {p.cpu.describe()}"] if p.cpu is not None else []),
+        *([f"GPU: {p.gpu}"] if p.gpu else []),
         f"one step: {p.step_ms:.2f} ms without the profiler (median; {p.profiled_step_ms:.2f} ms "
         "with it, on average), "
         f"{p.batch_size / p.step_ms * 1e3:,.0f} images/s, "
@@ -361,14 +403,19 @@ def format_profile(p: Profile, say: Callable[[float], str] | None = None) -> str
         lines.append("  ".join(cells).rstrip())
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
-    lines.append("largest ATen operations (self time, ms/step): " + ", ".join(
+    own = "their kernels' time" if p.gpu else "self time"
+    lines.append(f"largest ATen operations ({own}, ms/step): " + ", ".join(
         f"{name.removeprefix('aten::')} {ms:.2f}" for name, ms in p.top_ops[:8]
     ))  # fmt: skip
     lines.append(
         "FLOPs: convolution forward 2 x MACs x batch, backward twice that (input and weight "
         "gradients; none for a frozen first convolution), linear 6 x MACs x batch; MACs from the "
-        "summary; none for layers computed once per image before the first step. Python and "
-        "waiting: the step's wall time that no ATen operation accounts for."
+        "summary; none for layers computed once per image before the first step. "
+        + (
+            "GPU idle: the step's wall time that no kernel fills."
+            if p.gpu
+            else "Python and waiting: the step's wall time that no ATen operation accounts for."
+        )
     )
     if any(k.kind == WINOGRAD and k.ms_per_step > 0 for k in p.kinds):
         lines.append(
