@@ -361,6 +361,17 @@ def _recipe_run(
     return train, config, model
 
 
+def _profiler_share(p: Profile) -> str:
+    """How much of the rest is the profiler's own bookkeeping: the profiled step's extra time."""
+    extra = p.profiled_step_ms - p.step_ms
+    if extra <= 0:
+        return "."
+    return (
+        f"; about {extra:.2f} ms of it is the profiler's own cost (the profiled step against the "
+        "plain one)."
+    )
+
+
 def format_profile(p: Profile, say: Callable[[float], str] | None = None) -> str:
     """The profile as a table: time per kind, its share, and its FLOP/s against the peak."""
     peak = p.peak()
@@ -412,10 +423,12 @@ def format_profile(p: Profile, say: Callable[[float], str] | None = None) -> str
         "gradients; none for a frozen first convolution), linear 6 x MACs x batch; MACs from the "
         "summary; none for layers computed once per image before the first step. "
         + (
-            "GPU idle: the step's wall time that no kernel fills."
+            "GPU idle: the step's wall time under the profiler that no kernel fills"
             if p.gpu
-            else "Python and waiting: the step's wall time that no ATen operation accounts for."
+            else "Python and waiting: the step's wall time under the profiler that no ATen "
+            "operation accounts for"
         )
+        + _profiler_share(p)
     )
     if any(k.kind == WINOGRAD and k.ms_per_step > 0 for k in p.kinds):
         lines.append(
