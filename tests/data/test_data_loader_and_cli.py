@@ -39,6 +39,10 @@ def test_cli_info_and_list(tmp_path, capsys):
     assert main(["data", "list", "--data-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "mnist1d" in out and "iris" in out
+    # `convlens data` alone lists them too, as the help table of the README suggests
+    assert main(["data"]) == 0
+    alone = capsys.readouterr().out
+    assert "mnist1d" in alone and "fashion-mnist" in alone
 
 
 def test_cli_unknown_name(capsys):

@@ -27,10 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder with local copies (searched before the cache $CONVLENS_DATA or ~/.cache/convlens)",
     )
     sub = parser.add_subparsers(
-        dest="action", metavar="ACTION", required=True, parser_class=type(parser)
+        dest="action", metavar="ACTION", required=False, parser_class=type(parser)
     )
     sub.add_parser(
-        "list", parents=[common], help="the data sets and whether a local copy was found"
+        "list",
+        parents=[common],
+        help="the data sets and whether a local copy was found (what `convlens data` alone does)",
     )
     info = sub.add_parser(
         "info", parents=[common], help="source, sizes, classes and statistics of one data set"
@@ -61,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
     from convlens.tables import terminal_width
 
     width = terminal_width()
-    if args.action == "list":
-        print(_list_table(args.data_dir, width))
+    if args.action in (None, "list"):
+        print(_list_table(getattr(args, "data_dir", None), width))
         return 0
     from convlens.data import dataset_info
 
