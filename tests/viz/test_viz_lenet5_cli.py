@@ -61,3 +61,17 @@ def test_dream_takes_the_octaves_that_fit_and_errors_name_only_real_flags(
     assert set(re.findall(r"--[a-z][a-z-]*", err)) <= viz_flags()
     code, _, err = run(capsys, *common, "--octaves", "0")
     assert code == 2 and "at least 1" in err and len(err.splitlines()) == 1
+
+
+def test_viz_refuses_a_picture_name_for_its_folder_and_a_checkpoint_for_kernels(capsys, tmp_path):
+    out = tmp_path / "k.png"
+    code, _, err = run(capsys, "viz", "kernels", "--out", str(out))
+    assert code == 2 and "--out is the folder the pictures go into" in err
+    assert f"try --out {tmp_path / 'k'}" in err and not out.exists()
+    code, _, err = run(capsys, "viz", "kernels", "lenet5", "--out", str(tmp_path / "k"))
+    assert code == 2 and "`convlens viz filters lenet5`" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "k").exists()
+    # a folder that happens to end in .png and exists already is a folder
+    (tmp_path / "odd.png").mkdir()
+    code, _, _ = run(capsys, "viz", "kernels", "--out", str(tmp_path / "odd.png"))
+    assert code == 0 and (tmp_path / "odd.png" / "kernels.png").is_file()

@@ -12,6 +12,8 @@ import argparse
 
 from convlens.commands._data_args import add_data_arguments, check_options, data_options
 
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg", ".pdf")  # --out names a folder, not these
+
 KINDS: dict[str, str] = {
     "kernels": "hand-made kernels, convolution vs cross-correlation, stride/padding/dilation",
     "filters": "the weights of a conv layer (--layer, default the first)",
@@ -102,7 +104,18 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.kind == "pixels":
         return _pixels(args)
+    if out.suffix.lower() in PICTURE_SUFFIXES and not out.is_dir():
+        raise ConfigError(
+            f"--out is the folder the pictures go into, not one picture's name ({args.out!r}); "
+            f"try --out {out.with_suffix('')}."
+        )
     if args.kind == "kernels":
+        if args.checkpoint:
+            raise ConfigError(
+                "`convlens viz kernels` draws the lecture's hand-made kernels and takes no "
+                f"checkpoint ({args.checkpoint!r}); a model's learned ones: "
+                f"`convlens viz filters {args.checkpoint}`."
+            )
         written = _kernels(args, out)
     else:
         if not args.checkpoint:
