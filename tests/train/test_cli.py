@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -41,6 +42,22 @@ def test_train_writes_a_run_directory(run_dir, capsys):
     } <= {p.name for p in run_dir.iterdir()}
     saved = json.loads((run_dir / "config.json").read_text())
     assert saved["model"] == SPEC and saved["data"] == "digits" and saved["epochs"] == 2.0
+
+
+def test_a_run_directory_given_as_the_model_says_how_to_continue_or_reuse_it(run_dir, capsys):
+    assert cli(["train", str(run_dir), "--data", "digits", *FAST]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "is a run directory, not a model" in err
+    assert f"`convlens train --resume --out {run_dir}`" in err
+    # the suggested command names the run's own spec and a weights file that exists
+    suggested = err.split("with `convlens train ")[-1].rstrip("`.")
+    spec, flag, weights = suggested.split()
+    assert spec == SPEC and flag == "--weights" and Path(weights).is_file()
+    out = run_dir.parent / "from-weights"
+    assert (
+        cli(["train", spec, "--weights", weights, "--data", "digits", "--out", str(out), *FAST])
+        == 0
+    )
 
 
 def test_eval_prints_accuracy_per_class_and_confusion(run_dir, capsys):
