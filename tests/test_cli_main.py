@@ -96,6 +96,13 @@ def test_summary_json(capsys):
     # conv: (9 + 1) * 4 = 40; fc: 4*3*3*2 + 2 = 74
     assert data["total_params"] == 114
     assert data["rows"][0]["out_shape"] == [4, 3, 3]
+    # --json, as eval, predict and data info spell it, is the same output
+    assert main(["summary", "conv3x3x4-fc2", "--input", "1x5x5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == data
+    assert main(["zoo", "--json"]) == 0
+    assert {"name": "lenet5", "params": 61706}.items() <= {
+        **next(m for m in json.loads(capsys.readouterr().out) if m["name"] == "lenet5")
+    }.items()
 
 
 @pytest.mark.parametrize(
