@@ -189,3 +189,14 @@ def test_under_torchrun_only_rank_0_prints_the_error_and_every_rank_exits_2(
     err = capsys.readouterr().err
     assert ("lr must be positive" in err) is printed
     assert err == "" or len(err.strip().splitlines()) == 1
+
+
+def test_a_data_set_alone_trains_its_fast_recipe(tmp_path, capsys):
+    from convlens.train.recipes import get_recipe
+
+    out = tmp_path / "run"
+    assert cli(["train", "--data", "digits", "--out", str(out), *FAST]) == 0
+    assert "no model named: training the `fast` recipe" in capsys.readouterr().err
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["model"] == get_recipe("digits", "fast").model
+    assert saved["epochs"] == 2.0  # the flags given still win over the recipe's

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,13 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     values: dict[str, Any] = {**from_file, **given}
     if values.get("data"):
         values["data"] = _data_name(values["data"])
+    if values.get("data") and not values.get("model") and not values.get("recipe"):
+        values["recipe"] = "fast"  # a data set and nothing else: train what suits it
+        print(
+            "note: no model named: training the `fast` recipe for this data (name a model or a "
+            "spec, or --recipe, to choose another)",
+            file=sys.stderr,
+        )
     if values.get("recipe"):
         if not values.get("data"):
             raise ConfigError("a recipe is chosen per data set; add --data NAME.")
