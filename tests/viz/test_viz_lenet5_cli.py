@@ -75,3 +75,9 @@ def test_viz_refuses_a_picture_name_for_its_folder_and_a_checkpoint_for_kernels(
     (tmp_path / "odd.png").mkdir()
     code, _, _ = run(capsys, "viz", "kernels", "--out", str(tmp_path / "odd.png"))
     assert code == 0 and (tmp_path / "odd.png" / "kernels.png").is_file()
+
+
+def test_viz_alone_names_every_kind_it_can_draw(capsys):
+    code, _, err = run(capsys, "viz")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert all(kind in err for kind in viz_command.KINDS)

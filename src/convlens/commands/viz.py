@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = "kinds:\n" + "\n".join(f"  {k:<10} {v}" for k, v in KINDS.items())
     parser.add_argument(
-        "kind", choices=list(KINDS), metavar="KIND", help="what to draw (see below)"
+        "kind", nargs="?", choices=list(KINDS), metavar="KIND", help="what to draw (see below)"
     )
     parser.add_argument(
         "checkpoint",
@@ -101,6 +101,11 @@ def run(args: argparse.Namespace) -> int:
 
     from convlens.errors import ConfigError
 
+    if args.kind is None:
+        raise ConfigError(
+            "choose what to draw: convlens viz KIND, where KIND is one of "
+            f"{', '.join(KINDS)} (`convlens viz --help` says what each draws)."
+        )
     out = Path(args.out)
     if args.kind == "pixels":
         return _pixels(args)
