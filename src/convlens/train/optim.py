@@ -11,6 +11,11 @@ resume state written with torch's optimisers still loads) and the ``param_groups
 ``torch.optim.Optimizer`` imports ``torch._dynamo`` (its ``add_param_group`` is wrapped by
 ``torch._disable_dynamo``), about 1.4 s of every ``convlens train`` on a 2-core CPU, more than a
 tenth of a whole MNIST-1D run.
+
+Adam and AdamW run PyTorch's fused kernel where it exists (CUDA; the CPU since PyTorch 2.4), as
+``torch.optim.Adam(fused=True)`` does and with its results exactly: one pass over the parameters
+instead of eight, 0.50 -> 0.22 ms of the `fast` Fashion-MNIST step on 2 cores of an AVX512-BF16
+EPYC (2026-12-07, ten alternating rounds); elsewhere the ``foreach`` form.
 """
 
 from __future__ import annotations
@@ -178,9 +183,12 @@ class Adam(Optimizer):
                     "exp_avg_sq": torch.zeros_like(p, memory_format=torch.preserve_format),
                 }
         states = [self.state[p] for p in params]
-        steps = [s["step"] for s in states]
         firsts = [s["exp_avg"] for s in states]
         seconds = [s["exp_avg_sq"] for s in states]
+        if fused_runs(params):
+            self._fused(group, params, grads, states, firsts, seconds)
+            return
+        steps = [s["step"] for s in states]
         torch._foreach_add_(steps, 1.0)
         if decay:
             if group["decoupled_weight_decay"]:
@@ -196,6 +204,50 @@ class Adam(Optimizer):
         torch._foreach_div_(denominators, [math.sqrt(1 - beta2**t) for t in counts])
         torch._foreach_add_(denominators, group["eps"])
         torch._foreach_addcdiv_(params, firsts, denominators, step_sizes)
+
+    def _fused(
+        self,
+        group: dict[str, Any],
+        params: list[Tensor],
+        grads: list[Tensor],
+        states: list[dict[str, Any]],
+        firsts: list[Tensor],
+        seconds: list[Tensor],
+    ) -> None:
+        """The same rule in one kernel, as ``torch.optim.Adam(fused=True)`` runs it: the step
+        counters live beside the parameters (a resume state brings them to the CPU)."""
+        device = params[0].device
+        for s in states:
+            if s["step"].device != device:
+                s["step"] = s["step"].to(device)
+        steps = [s["step"] for s in states]
+        torch._foreach_add_(steps, 1.0)
+        rule = torch._fused_adamw_ if group["decoupled_weight_decay"] else torch._fused_adam_
+        (beta1, beta2) = group["betas"]
+        rule(
+            params, grads, firsts, seconds, [], steps, lr=group["lr"], beta1=beta1, beta2=beta2,
+            weight_decay=group["weight_decay"], eps=group["eps"], amsgrad=False, maximize=False,
+        )  # fmt: skip
+
+
+# PyTorch's fused Adam kernels: CUDA's since 2.0, the CPU's since 2.4
+FUSED_SINCE = {"cuda": (2, 0), "cpu": (2, 4)}
+FUSED_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
+
+
+def fused_runs(params: list[Tensor]) -> bool:
+    """Whether one fused kernel can update these parameters: all of one device and dtype (as
+    the kernel takes them), on a device and PyTorch version that have it."""
+    first = params[0]
+    since = FUSED_SINCE.get(first.device.type)
+    if since is None or _torch_version() < since or first.dtype not in FUSED_DTYPES:
+        return False
+    return all(p.device == first.device and p.dtype == first.dtype for p in params)
+
+
+def _torch_version() -> tuple[int, int]:
+    major, minor = torch.__version__.split(".")[:2]
+    return int(major), int("".join(c for c in minor if c.isdigit()) or 0)
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> Optimizer:
