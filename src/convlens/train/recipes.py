@@ -119,7 +119,7 @@ def conv_blocks(*widths: int, head: str = "fc10") -> str:
 # and pool1 are computed once per image (`cache_stem`, convlens/train/stem.py: a step 1.08x).
 # AdamW by PyTorch's fused kernel (convlens/train/optim.py; the optimiser's share of a step 0.50
 # -> 0.22 ms, the whole step within the machine's drift): seeds 0-2 93.40%, 93.61%, 93.85% in
-# 57.0, 54.2, 57.8 s wall (report included; 2026-12-07 11:55 UTC).
+# 57.0, 54.2, 57.8 s wall (report included; 2026-12-07 11:56-11:59 UTC).
 _FASHION = conv_blocks(16, 64, 128)
 # The `quick` recipe: the same network for half a pass, 90% test accuracy as soon as possible (a
 # classroom's wait, and the time-to-90% figure of `convlens bench`). Within one pass each image is
