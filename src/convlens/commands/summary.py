@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from convlens.commands._format_args import add_format_arguments
 from convlens.commands._shape_args import add_shape_arguments
 
 FORMATS = ("table", "md", "csv", "json", "html")
@@ -24,14 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--width", type=int,
                         help="table width in characters (default: the terminal's; a pipe gets the full table)")  # fmt: skip
-    parser.add_argument("--format", "-f", choices=FORMATS, default="table", help="output format")
-    parser.add_argument(
-        "--json",
-        dest="format",
-        action="store_const",
-        const="json",
-        help="the same as --format json, as eval, predict and data info take it",
-    )
+    add_format_arguments(parser, FORMATS)
     parser.add_argument("--num-classes", type=int, help="zoo models: number of classes")
     parser.add_argument("--strict", action="store_true",
                         help="refuse layers whose stride does not fit the input exactly")  # fmt: skip

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 
+from convlens.commands._format_args import add_format_arguments
 from convlens.tables import Column, decimal_text
 
 FORMATS = ("table", "md", "csv", "json")
@@ -33,14 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--family",
         help="only one family: lenet, alexnet, vgg, googlenet, resnet, mlp, mnist1d, small",
     )
-    parser.add_argument("--format", "-f", choices=FORMATS, default="table", help="output format")
-    parser.add_argument(
-        "--json",
-        dest="format",
-        action="store_const",
-        const="json",
-        help="the same as --format json, as eval, predict and data info take it",
-    )
+    add_format_arguments(parser, FORMATS)
     parser.add_argument("--model", "-m", action="append", help="only these models (repeatable)")
     parser.add_argument("--no-cache", action="store_true",
                         help="measure every model again instead of reading the cached measurements")  # fmt: skip
