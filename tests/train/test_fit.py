@@ -77,6 +77,28 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
     assert all(torch.isfinite(v).all() for v in last.model.state_dict().values())
 
 
+def test_a_step_with_a_non_finite_loss_changes_no_weight():
+    data = sequence_data()
+    model = build_model("conv1d5x8-pool2-fc2", data.in_shape)
+    poisoned, kept = {"on": False}, {}
+
+    def nan_output(module, inputs, output):  # a forward that overflows, weights still finite
+        return output * float("nan") if poisoned["on"] else output
+
+    model.fc1.register_forward_hook(nan_output)
+
+    def poison(info: StepInfo) -> None:
+        if info.step == 10:
+            kept.update({k: v.clone() for k, v in model.state_dict().items()})
+            poisoned["on"] = True
+
+    config = TrainConfig(epochs=3, batch_size=32, **FLOAT32)
+    with pytest.raises(TrainingError, match=r"loss became nan at step 11"):
+        fit(model, data, config, on_step=poison)
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, kept[key]), key  # step 11 was not applied, not even in part
+
+
 def test_early_stopping_stops_when_the_monitor_stalls():
     data = sequence_data()
     model = build_model("conv1d5x8-pool2-fc2", data.in_shape)

@@ -467,20 +467,22 @@ def _train_step(
     with hw.autocast():
         logits = net(xb)
     loss, hits = _loss(logits, yb, config)
-    # the global batch's mean loss and correct count (summed over ranks under DDP), so that every
-    # rank agrees on skipping a non-finite step
-    value, correct = distributed.batch_stats(loss, hits)
-    if not math.isfinite(value):
-        return value, 0.0  # nothing is applied: the weights stay those of the last good step
     optimizer = state.optimizer
     # GradScaler's annotations name torch's Optimizer; it uses only param_groups and step()
     scaled = cast(Any, optimizer)
     optimizer.zero_grad(set_to_none=True)
     if state.scaler is not None:
         state.scaler.scale(loss).backward()
-        state.scaler.unscale_(scaled)
     else:
         loss.backward()
+    # the global batch's mean loss and correct count (summed over ranks under DDP), so that every
+    # rank agrees on skipping a non-finite step; read once the backward is queued, so that a GPU
+    # works through it while the host waits, rather than idling while the host queues it
+    value, correct = distributed.batch_stats(loss, hits)
+    if not math.isfinite(value):
+        return value, 0.0  # nothing is applied: the weights stay those of the last good step
+    if state.scaler is not None:
+        state.scaler.unscale_(scaled)
     if config.grad_clip:
         nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
     if state.scaler is not None:
