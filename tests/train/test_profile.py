@@ -300,3 +300,13 @@ def test_the_profiler_writes_nothing_of_its_own_to_stderr():
     assert done.returncode == 0, done.stderr
     assert "matmul peak measured now" in done.stdout
     assert done.stderr == ""
+
+
+def test_the_recipe_run_takes_exactly_the_steps_asked_for():
+    from convlens.train.profile import _recipe_run
+    from convlens.train.run import schedule_steps
+
+    # digits: 1,442 training examples; batches of 64 give 22 steps an epoch, batches of 500 two
+    for batch, steps in ((64, 9), (64, 31), (500, 31), (2048, 5)):
+        train, config, _ = _recipe_run("digits", "fast", steps, None, {"batch_size": batch})
+        assert schedule_steps(config, len(train))[1] == steps, (batch, steps)

@@ -356,7 +356,9 @@ def _recipe_run(
     config = from_dict({**settings, **(overrides or {}), "model": entry.model})
     n = min(len(train), steps * config.batch_size)
     train = replace(train, x=train.x[:n], y=train.y[:n])
-    config = replace(config, epochs=steps * config.batch_size / n)
+    # epochs such that fit takes exactly ``steps`` steps: an epoch drops its ragged last batch
+    per_epoch = max(n // config.batch_size, 1)
+    config = replace(config, epochs=steps / per_epoch)
     model = make_model(entry.model, tuple(train.in_shape), train.num_classes, seed=config.seed)
     return train, config, model
 
