@@ -26,6 +26,9 @@ the others still run):
 4. ``budget``: ``convlens train --recipe fast --data fashion-mnist --device DEVICE`` end to end
    (start-up, loading, training, testing), 3 seeds: test accuracy and wall seconds.
 5. ``compile``: the step of part 2 with ``torch.compile`` (compilation in the warm-up steps).
+6. ``graphs``: the `fast` step written out by hand (bf16 autocast, channels-last, AdamW with its
+   state on the GPU) run eagerly and captured once as a CUDA graph and replayed, at batches 128
+   and 1024: how much of an eager step is the host queueing kernels.
 
 ``--device cpu --quick`` runs every part small on this machine, to check the script before a GPU
 minute is spent on it.
@@ -57,7 +60,7 @@ from convlens.train.device import cpu_info, gpu_name, resolve_device
 from convlens.train.profile import format_profile, matmul_peaks, profile_training
 from convlens.train.recipes import get_recipe, make_model
 
-PARTS = ("peaks", "profile", "compare", "budget", "compile")
+PARTS = ("peaks", "profile", "compare", "budget", "compile", "graphs")
 TARGETS = (0.90, 0.935)  # test accuracies whose times are reported
 FASHION = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
            "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")  # fmt: skip
@@ -233,6 +236,63 @@ def budget_part(device: torch.device, quick: bool) -> list[dict[str, Any]]:
     return [asdict(r) for r in runs]
 
 
+def graphs_part(device: torch.device, quick: bool) -> list[dict[str, Any]] | None:
+    """Eager steps against one captured CUDA graph replayed: the same arithmetic, no launches."""
+    if device.type != "cuda":
+        print("CUDA graphs need a CUDA device: skipped")
+        return None
+    return [graph_row(device, batch, 20 if quick else 200) for batch in (128, 1024)]
+
+
+def graph_row(device: torch.device, batch: int, n: int) -> dict[str, Any]:
+    import torch.nn.functional as F
+
+    recipe = get_recipe("fashion-mnist", "fast")
+    model = make_model(recipe.model, (1, 28, 28), 10, seed=0).to(device)
+    model = model.to(memory_format=torch.channels_last)
+    lr = torch.tensor(1e-3, device=device)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, capturable=True, foreach=True)
+    gen = torch.Generator(device).manual_seed(0)
+    x = torch.randn(batch, 1, 28, 28, device=device, generator=gen)
+    x = x.contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, 10, (batch,), device=device, generator=gen)
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=False)  # a graph replays into the same gradient buffers
+        with torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False):
+            loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
+        loss.backward()
+        opt.step()
+
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):  # warm-up off the capture stream, as PyTorch asks
+        for _ in range(5):
+            step()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        step()
+
+    def timed(run: Callable[[], None]) -> float:
+        run()
+        torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        for _ in range(n):
+            run()
+        torch.cuda.synchronize(device)
+        return (time.perf_counter() - start) / n * 1e3
+
+    eager_ms, graph_ms = timed(step), timed(graph.replay)
+    eager_again = timed(step)  # drift check: eager before and after the replays
+    print(
+        f"batch {batch:5}: eager {eager_ms:.3f} / {eager_again:.3f} ms a step, graph "
+        f"{graph_ms:.3f} ms ({min(eager_ms, eager_again) / graph_ms:.2f}x), "
+        f"{batch / graph_ms * 1e3:,.0f} images/s replayed"
+    )
+    return {"batch": batch, "eager_ms": [eager_ms, eager_again], "graph_ms": graph_ms}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", type=Path, help="copy Fashion-MNIST here and stop")
@@ -266,6 +326,8 @@ def main() -> int:
         report.run("budget", lambda: budget_part(device, args.quick))
     if "compile" in parts:
         report.run("compile", lambda: profile_part(device, args.quick, {"compile": True}))
+    if "graphs" in parts:
+        report.run("graphs", lambda: graphs_part(device, args.quick))
     failed = [
         name for name, found in report.parts.items() if isinstance(found, dict) and "error" in found
     ]
