@@ -8,7 +8,11 @@ and one run prints everything. Here (copies Fashion-MNIST's four files into a fo
 There (its own PyTorch with CUDA; convlens from the source tree, no install; about 5 minutes on an
 H100):
 
-    CONVLENS_DATA=.gpu-data PYTHONPATH=src PYTHONUNBUFFERED=1 python3 benchmarks/gpu_speed.py
+    CONVLENS_DATA=.gpu-data PYTHONPATH=src PYTHONUNBUFFERED=1 python3 benchmarks/gpu_speed.py \
+        --json "$OUT/gpu_speed.json" 2>&1 | tee "$OUT/gpu_speed.log"
+
+(the folder .gpu-data travels with the command; ``--parts`` picks parts, ``--quick`` makes each
+small).
 
 It prints, and writes to ``--json`` as well, part by part (a part that fails prints its error and
 the others still run):
