@@ -111,6 +111,7 @@ class Report:
 
     def save(self) -> None:
         if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             text = json.dumps(self.parts, indent=1, default=str)
             partial = self.path.with_suffix(".part")
             partial.write_text(text)
