@@ -75,6 +75,60 @@ def test_augmentation_runs_on_the_device_of_its_generator():
     assert out.device.type == "cuda" and out.shape == x.shape and out.dtype == x.dtype
 
 
+def test_the_matmul_peaks_are_measured_on_the_gpu():
+    from convlens.train.profile import matmul_peaks
+
+    peaks = matmul_peaks(size=1024, repeats=3, device="cuda")
+    assert peaks.size == 1024 and peaks.float32 > 0 and peaks.bfloat16 > 0
+
+
+def test_a_profile_on_the_gpu_takes_kernel_times_and_the_idle_rest():
+    from convlens.train.profile import GPU_IDLE, profile_training
+
+    p = profile_training("digits", "fast", warmup=2, steps=3, peaks=False, device="cuda")
+    kinds = {k.kind: k.ms_per_step for k in p.kinds}
+    assert p.gpu and p.cpu is None and p.hardware.startswith("cuda")
+    assert GPU_IDLE in kinds and kinds.get("convolution forward", 0) > 0
+    # the kernels' times and the idle rest make up the profiled step (more only where kernels
+    # of one step overlap, which one stream does not do)
+    assert sum(kinds.values()) == pytest.approx(p.profiled_step_ms, rel=0.02)
+
+
+def test_the_peer_loop_trains_on_the_gpu_it_is_given():
+    from convlens.train.bench import tutorial_fit
+
+    data = image_data(n=64)
+    model = build_model(SPEC, data.in_shape)
+    config = TrainConfig(epochs=1, batch_size=32, device="cuda", verbose=0)
+    result = tutorial_fit(model, data, data, config)
+    assert next(model.parameters()).device.type == "cuda" and result.images_per_s > 0
+    assert len(result.test_acc) == 1
+
+
+def test_fused_adam_on_the_gpu_equals_torchs_fused_form():
+    from torch import nn
+
+    from convlens.train.optim import _groups, fused_runs, make_optimizer
+
+    config = TrainConfig(optimizer="adamw", lr=0.05, momentum=0.85, weight_decay=0.05)
+    torch.manual_seed(0)
+    ours = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(64, 3)).cuda()
+    theirs = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(64, 3)).cuda()
+    theirs.load_state_dict(ours.state_dict())
+    assert fused_runs(list(ours.parameters()))
+    mine = make_optimizer(ours, config)
+    ref = torch.optim.AdamW(_groups(theirs, config), lr=0.05, betas=(0.85, 0.999), fused=True)
+    gen = torch.Generator("cuda").manual_seed(1)
+    for _ in range(4):
+        x = torch.randn(8, 1, 6, 6, device="cuda", generator=gen)
+        for model, opt in ((ours, mine), (theirs, ref)):
+            opt.zero_grad()
+            model(x).square().mean().backward()
+            opt.step()
+    for a, b in zip(ours.state_dict().values(), theirs.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
 @pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two GPUs for two NCCL ranks")
 def test_two_nccl_ranks_match_one_gpu(tmp_path):
     import sys
