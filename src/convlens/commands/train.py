@@ -115,9 +115,34 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
         raise ConfigError(
             "name a model or spec to train, e.g. `convlens train lenet5 --data mnist`, or use --recipe fast."
         )
+    _refuse_run_directory(config.model)
     if not config.data:
         raise ConfigError("name the data set to train on with --data, e.g. --data fashion-mnist.")
     return config
+
+
+def _refuse_run_directory(model: str) -> None:
+    """A run directory given where a model belongs: say how to continue it or reuse its weights,
+    rather than read its name as a spec."""
+    from convlens.errors import CheckpointError
+    from convlens.train.checkpoint import checkpoint_stem
+
+    folder = Path(model)
+    if not (folder.is_dir() and (folder / "config.json").is_file()):
+        return
+    try:
+        spec = json.loads((folder / "config.json").read_text())["model"]
+    except (OSError, ValueError, KeyError, TypeError):
+        spec = "MODEL"
+    try:
+        weights = checkpoint_stem(folder).with_suffix(".safetensors")  # best, else last
+    except CheckpointError:
+        weights = folder / "last.safetensors"
+    raise ConfigError(
+        f"{model!r} is a run directory, not a model: continue it with `convlens train --resume "
+        f"--out {model}` (--epochs N to train it longer), or start a new run from its weights "
+        f"with `convlens train {spec} --weights {weights}`."
+    )
 
 
 def _check_out_flags(args: argparse.Namespace) -> None:

@@ -317,34 +317,11 @@ def make_model(
             return _zoo_model_for(model, in_shape, num_classes)
     except ImportError:  # a checkout without the zoo still trains specs
         pass
-    _refuse_run_directory(model)
     shape = parse_shape(input) if input else in_shape
     if tuple(shape) != tuple(in_shape):
         have = "x".join(map(str, in_shape))
         raise ConfigError(f"input={input!r} does not match the data's shape {have}.")
     return build_model(model, shape)
-
-
-def _refuse_run_directory(model: str) -> None:
-    """A run directory given where a model belongs: say how to continue it or reuse its weights,
-    rather than read its name as a spec."""
-    import json
-    from pathlib import Path
-
-    folder = Path(model)
-    if not (folder.is_dir() and (folder / "config.json").is_file()):
-        return
-    try:
-        spec = json.loads((folder / "config.json").read_text())["model"]
-    except (OSError, ValueError, KeyError, TypeError):
-        spec = "MODEL"
-    found = [folder / f"{n}.safetensors" for n in ("best", "last")]
-    weights = next((w for w in found if w.is_file()), found[1])
-    raise ConfigError(
-        f"{model!r} is a run directory, not a model: continue it with `convlens train --resume "
-        f"--out {model}` (--epochs N to train it longer), or start a new run from its weights "
-        f"with `convlens train {spec} --weights {weights}`."
-    )
 
 
 def _zoo_model_for(name: str, in_shape: tuple[int, ...], num_classes: int) -> nn.Module:
