@@ -20,6 +20,7 @@ EPYC (2026-12-07, ten alternating rounds); elsewhere the ``foreach`` form.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -245,6 +246,7 @@ def fused_runs(params: list[Tensor]) -> bool:
     return all(p.device == first.device and p.dtype == first.dtype for p in params)
 
 
+@functools.cache
 def _torch_version() -> tuple[int, int]:
     major, minor = torch.__version__.split(".")[:2]
     return int(major), int("".join(c for c in minor if c.isdigit()) or 0)
