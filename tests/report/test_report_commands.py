@@ -59,9 +59,36 @@ def test_viz_on_a_user_image(capsys, tmp_path, run_dir):
     assert code == 0, err
 
 
+def test_the_image_may_follow_the_checkpoint(capsys, tmp_path, run_dir):
+    img = tmp_path / "digit.png"
+    Image.new("L", (40, 40), 0).save(img)
+    code, out, err = run(capsys, "viz", "gradcam", str(run_dir), str(img), "--out", str(tmp_path))
+    assert code == 0, err
+    assert_pngs(out.split())
+    code, out, err = run(
+        capsys, "viz", "maps", str(run_dir), "--image", str(img), "--out", str(tmp_path)
+    )
+    assert code == 0, err
+    assert out.split() == [str(tmp_path / "maps.png")]
+
+
+def test_kernels_take_the_picture_as_their_one_argument(capsys, tmp_path):
+    img = tmp_path / "photo.jpg"
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(img)
+    code, out, err = run(capsys, "viz", "kernels", str(img), "--out", str(tmp_path / "k"))
+    assert code == 0, err
+    assert len(out.split()) == 3
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
+        (["viz", "gradcam", "IMAGE"], "'IMAGE' is an image, not a model; the model comes first"),
+        (["predict", "IMAGE", "RUN"], "is an image, not a model; the model comes first"),
+        (["viz", "gradcam", "RUN", "IMAGE", "--index", "2"], "give the input once"),
+        (["viz", "gradcam", "RUN", "IMAGE", "--input", "IMAGE"], "give the input once"),
+        (["viz", "filters", "RUN", "IMAGE"], "`convlens viz filters` draws no input image"),
+        (["viz", "class", "RUN", "--input", "IMAGE"], "the kinds that look at one are kernels"),
         (
             ["viz", "filters", "RUN", "--layer", "layer1.0.conv2"],
             "convolution layers are: conv1, conv2",
@@ -83,8 +110,12 @@ def test_viz_on_a_user_image(capsys, tmp_path, run_dir):
 def test_bad_input_is_one_sentence(capsys, tmp_path, run_dir, argv, message):
     bad = tmp_path / "notes.png"
     bad.write_text("not a picture")
-    subst = {"RUN": str(run_dir), "NOTIMAGE": str(bad), "MISSING": str(tmp_path / "missing")}
+    image = tmp_path / "photo.png"
+    Image.new("L", (40, 40), 0).save(image)
+    subst = {"RUN": str(run_dir), "NOTIMAGE": str(bad), "MISSING": str(tmp_path / "missing"),
+             "IMAGE": str(image)}  # fmt: skip
     argv = [subst.get(a, a) for a in argv]
+    message = message.replace("'IMAGE'", repr(str(image)))
     if argv[0] == "viz":
         argv += ["--out", str(tmp_path / "out")]
     code, _, err = run(capsys, *argv)

@@ -2,8 +2,8 @@
 
 KIND is one of the names in ``KINDS``. ``kernels`` needs no checkpoint: it applies the lecture's
 hand-made kernels to ``--input FILE`` or a bundled sample picture. Every other kind reads a
-checkpoint (a run directory or NAME.json) and, where it needs an input, takes ``--input FILE`` or
-test example ``--index N`` of the checkpoint's data set.
+checkpoint (a run directory or NAME.json) and, where it needs an input, takes an image file (after
+the checkpoint, or ``--input FILE``) or test example ``--index N`` of the checkpoint's data set.
 """
 
 from __future__ import annotations
@@ -32,6 +32,16 @@ KINDS: dict[str, str] = {
 }
 
 
+INPUT_KINDS = (
+    "kernels",
+    "maps",
+    "saliency",
+    "gradcam",
+    "rf",
+    "dream",
+)  # the kinds that take --input
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = "kinds:\n" + "\n".join(f"  {k:<10} {v}" for k, v in KINDS.items())
@@ -43,8 +53,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="?",
         help="run directory, NAME.json, zoo model or FILE.py:NAME (not for kernels; pixels: the image file)",
     )
+    parser.add_argument(
+        "image",
+        nargs="?",
+        metavar="IMAGE",
+        help="an image file to look at, the same as --input (maps, saliency, gradcam, rf, dream)",
+    )
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--input", help="an image file (kernels: default a bundled sample picture)")
+    source.add_argument(
+        "--input",
+        "--image",
+        dest="input",
+        help="an image file (kernels: default a bundled sample picture)",
+    )
     source.add_argument(
         "--index", type=int, help="test example N of the checkpoint's data set (default 0)"
     )
@@ -109,6 +130,12 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.kind == "pixels":
         return _pixels(args)
+    if args.kind == "kernels" and args.checkpoint and args.image is None:
+        from convlens.data.folder import IMAGE_SUFFIXES
+
+        if args.checkpoint.lower().endswith(IMAGE_SUFFIXES):  # `viz kernels photo.jpg`
+            args.checkpoint, args.image = None, args.checkpoint
+    _take_image(args)
     if out.suffix.lower() in PICTURE_SUFFIXES and not out.is_dir():
         raise ConfigError(
             f"--out is the folder the pictures go into, not one picture's name ({args.out!r}); "
@@ -136,6 +163,25 @@ def run(args: argparse.Namespace) -> int:
     for path in written:
         print(path)
     return 0
+
+
+def _take_image(args: argparse.Namespace) -> None:
+    """The image given after the model, as --input; refused where the kind draws no input, or
+    where it comes twice."""
+    from convlens.errors import ConfigError
+
+    if args.image is not None:
+        if args.input is not None or args.index is not None:
+            given = "--input" if args.input is not None else "--index"
+            raise ConfigError(
+                f"give the input once: the image {args.image!r} or {given}, not both."
+            )
+        args.input = args.image
+    if args.input is not None and args.kind not in INPUT_KINDS:
+        raise ConfigError(
+            f"`convlens viz {args.kind}` draws no input image ({args.input!r}); the kinds that "
+            f"look at one are {', '.join(INPUT_KINDS)}."
+        )
 
 
 def _request(args: argparse.Namespace, options: dict):

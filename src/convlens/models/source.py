@@ -41,11 +41,17 @@ def open_model(
     imagenet: bool | None = None,
 ) -> Any:
     """The ``Checkpoint`` (model in eval mode, classes, mean, std, input shape) that ``ref`` names."""
+    from convlens.data.folder import IMAGE_SUFFIXES
     from convlens.models.head import num_outputs
     from convlens.models.imagenet import IMAGENET_MEAN, IMAGENET_STD, imagenet_classes
     from convlens.models.user import is_reference, parse_kwargs
     from convlens.train.checkpoint import Checkpoint, load_checkpoint
 
+    if str(ref).lower().endswith(IMAGE_SUFFIXES):
+        raise ConfigError(
+            f"{ref!r} is an image, not a model; the model comes first: a run directory, "
+            "NAME.json, a zoo model or FILE.py:NAME."
+        )
     options = parse_kwargs(kwargs)
     if is_checkpoint(ref) and not is_reference(ref):
         for flag, given in (("--weights", weights), ("--kwargs", options)):
