@@ -90,6 +90,24 @@ def test_cli_exports_a_checkpoint(tmp_path, capsys):
     assert "no run directory or checkpoint at" in capsys.readouterr().err
 
 
+def test_without_onnx_the_file_goes_beside_the_checkpoint_or_here(tmp_path, capsys, monkeypatch):
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "ck", build_model("conv1d5x4-pool2-fc3", (1, 20)))
+    run = tmp_path / "run"
+    run.mkdir()
+    save_checkpoint(run / "best", build_model("fc3", (1, 6)))
+    monkeypatch.chdir(tmp_path)
+    for ref, written in [
+        (str(tmp_path / "ck.json"), tmp_path / "ck.onnx"),
+        (str(run), run / "model.onnx"),
+        ("lenet5", tmp_path / "lenet5.onnx"),
+    ]:
+        assert main(["export", ref, "--torchscript"]) == 0, capsys.readouterr().err
+        out = capsys.readouterr().out
+        assert out.startswith(f"{written.relative_to(tmp_path) if ref == 'lenet5' else written}: ")
+        assert written.is_file()
+
+
 ZOO = [
     ("lenet5", {}, (1, 32, 32)),
     ("resnet20", {}, (3, 32, 32)),

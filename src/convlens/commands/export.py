@@ -1,4 +1,8 @@
-"""`convlens export CKPT --onnx out.onnx`: write a checkpoint's model as ONNX and check it."""
+"""`convlens export CKPT [--onnx out.onnx]`: write a checkpoint's model as ONNX and check it.
+
+Without ``--onnx`` the file goes beside the checkpoint (``RUN/model.onnx``, ``NAME.onnx`` next to
+``NAME.json``), or into the current folder for a zoo model or ``FILE.py:NAME`` (``NAME.onnx``).
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--weights", help="zoo or FILE.py:NAME models: a .pth / .safetensors state dict to load"
     )
     parser.add_argument("--kwargs", help="FILE.py:NAME models: JSON keyword arguments")
-    parser.add_argument("--onnx", required=True, metavar="FILE", help="the .onnx file to write")
+    parser.add_argument(
+        "--onnx",
+        metavar="FILE",
+        help="the .onnx file to write (default: RUN/model.onnx for a run directory, NAME.onnx "
+        "beside NAME.json, ./NAME.onnx for a zoo model or FILE.py:NAME)",
+    )
     add_shape_arguments(
         parser,
         "one example's shape, CxHxW, HxWxC (said on stderr) or CxL (default: the checkpoint's)",
@@ -52,7 +61,11 @@ def run(args: argparse.Namespace) -> int:
     if not in_shape:
         raise ConfigError("this checkpoint does not record its input shape; give it with --input.")
     check = export_onnx(
-        ckpt.model, args.onnx, in_shape, opset=args.opset, dynamo=not args.torchscript
+        ckpt.model,
+        args.onnx or default_onnx(args.checkpoint),
+        in_shape,
+        opset=args.opset,
+        dynamo=not args.torchscript,
     )
     print(check.describe())
     if ckpt.mean:
@@ -63,3 +76,20 @@ def run(args: argparse.Namespace) -> int:
             f"(images as values in [0, 1]): mean {mean}; std {std}"
         )
     return 0 if check.ok else 1
+
+
+def default_onnx(ref: str) -> str:
+    """Where ``convlens export REF`` writes without ``--onnx``."""
+    from pathlib import Path
+
+    from convlens.models.source import is_checkpoint
+    from convlens.models.user import is_reference
+
+    if is_reference(ref):  # FILE.py:NAME
+        return f"{ref.rsplit(':', 1)[1]}.onnx"
+    path = Path(ref)
+    if path.is_dir():
+        return str(path / "model.onnx")
+    if is_checkpoint(ref):
+        return str(path.with_suffix(".onnx"))
+    return f"{ref}.onnx"  # a zoo name
