@@ -61,6 +61,15 @@ def test_text_table_and_markdown_and_csv(capsys):
     assert table[3]["RF"] == ""  # a fully connected net has no feature map
 
 
+def test_names_after_zoo_are_the_model_list(capsys):
+    named = json.loads(_zoo(capsys, "lenet5", "udl_cnn", "--json"))
+    assert [r["name"] for r in named] == ["lenet5", "udl_cnn"]
+    flagged = json.loads(_zoo(capsys, "--model", "lenet5", "udl_cnn", "--json"))
+    assert named == flagged
+    assert main(["zoo", "resnet81"]) == 2
+    assert "unknown model 'resnet81'; did you mean resnet18" in capsys.readouterr().err
+
+
 def test_cache_is_written_and_gives_the_same_table(capsys, tmp_path):
     first = _zoo(capsys, "--family", "small", "--format", "json")
     assert len(list(tmp_path.glob("zoo-*.json"))) == 1

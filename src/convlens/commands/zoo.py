@@ -1,4 +1,5 @@
-"""`convlens zoo [--family F] [--format table|md|csv|json] [--compare]`: the built-in models.
+"""`convlens zoo [NAME ...] [--family F] [--format table|md|csv|json] [--compare]`: the built-in
+models, all of them or the ones named (the same as ``--model``).
 
 ``--compare`` prints the lectures' architecture comparison slide, measured from the zoo and set
 beside the published errors (``convlens.models.comparison``).
@@ -31,6 +32,12 @@ COLUMNS = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help="only these models, the same as --model (a model's layers: convlens summary NAME)",
+    )
+    parser.add_argument(
         "--family",
         help="only one family: lenet, alexnet, vgg, googlenet, resnet, mlp, mnist1d, small",
     )
@@ -53,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if args.width is not None and args.width < 20:
         raise ConfigError(f"--width must be at least 20 characters, not {args.width}")
     width = args.width or terminal_width()
+    args.model = [*(args.model or ()), *args.names] or None
     if args.compare:
         if args.family:
             raise ConfigError("--compare takes --model names, not --family")
