@@ -53,6 +53,40 @@ def test_arith_reads_the_slides_example_and_gives_760(capsys):
     assert out.err == "read 32x32x3 as height x width x channels; convlens writes 3x32x32\n"
 
 
+def test_arith_reads_the_layer_as_a_spec_token(capsys):
+    # the slide's layer written as the spec writes it: the same 760 parameters
+    assert main(["arith", "conv5x5x10p2", "--input", "32x32x3"]) == 0
+    out = capsys.readouterr().out
+    assert "= 760 (750 weights + 10 biases; 76 per filter)" in out and "->  32x32x10" in out
+    # pool2: stride = window, (28 - 2)/2 + 1 = 14; avgpool3s2p1: (28 + 2 - 3)/2 + 1 = 14.5 -> 14
+    assert main(["arith", "pool2", "--input", "8x28x28"]) == 0
+    out = capsys.readouterr().out
+    assert "max pooling 2, stride 2" in out and "->  8x14x14" in out
+    assert main(["arith", "avgpool3s2p1", "--input", "8x28x28"]) == 0
+    assert "14.50, floored to 14" in capsys.readouterr().out
+    # a dilated, strided 1-D layer: extent 2(3 - 1) + 1 = 5, (40 - 5)/2 + 1 = 18.5 -> 18, 25*(3 + 1)
+    assert main(["arith", "conv1d3x25s2d2", "--input", "40"]) == 0
+    out = capsys.readouterr().out
+    assert "F_eff = D(F - 1) + 1 = 2(3 - 1) + 1 = 5" in out and "->  25x18" in out
+    assert "= 100 (75 weights + 25 biases" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["conv3x3x4", "-k", "3"], "the layer 'conv3x3x4' already says its window; drop --kernel"),
+    ([], "give the layer: a spec token such as conv5x5x10p2"),
+    (["fc10"], "one conv or pooling layer, such as conv5x5x10p2 or pool2, not 'fc10'"),
+    (["conv3x3x4-pool2"], "not 'conv3x3x4-pool2'"),
+    (["conv3x5x4"], "square windows"),
+    (["conv3x3x4g2"], "no groups or nobias"),
+    (["conv1d5x4"], "'conv1d5x4' is a 1-D convolution and the input '28x28' is 2-D"),
+    (["convx"], "cannot read this convolution"),
+])  # fmt: skip
+def test_arith_layer_token_errors(capsys, argv, message):
+    assert main(["arith", *argv, "--input", "28x28"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+
+
 def test_arith_alexnet_input_fits(capsys):
     # (227 - 11)/4 + 1 = 55; (11*11*3 + 1)*96 = 34,944
     assert main(["arith", "--input", "227x227x3", "-k", "11", "-s", "4", "-n", "96"]) == 0

@@ -1,6 +1,7 @@
 """`convlens arith`: the lecture calculator for one conv or pooling layer.
 
 convlens arith --input 32x32x3 --kernel 5 --filters 10 --padding 2   (the slide's 760 parameters)
+convlens arith conv5x5x10p2 --input 32x32x3                          (the same layer as a spec token)
 """
 
 from __future__ import annotations
@@ -10,8 +11,17 @@ from typing import Any
 
 from convlens.commands._shape_args import add_shape_arguments
 
+LAYER_FLAGS = ("kernel", "stride", "padding", "dilation", "filters", "pool")  # what LAYER says
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "layer",
+        nargs="?",
+        metavar="LAYER",
+        help="the layer as a spec token, e.g. conv5x5x10p2, conv1d5x25s2, pool2 or avgpool3s2 "
+        "(instead of --kernel, --filters, --stride, --padding, --dilation, --pool)",
+    )
     add_shape_arguments(
         parser,
         "input size: HxWxC as the slides write it (32x32x3), CxHxW, HxW (an image), or N (a 1-D "
@@ -21,14 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--channels", "-c", type=int, help="input channels (default 1, or C of CxHxW)"
     )
-    parser.add_argument("--kernel", "-k", type=int, required=True, help="kernel (filter) size F")
-    parser.add_argument("--stride", "-s", type=int, default=1, help="stride S (default 1)")
+    parser.add_argument("--kernel", "-k", type=int, help="kernel (filter) size F")
+    parser.add_argument("--stride", "-s", type=int, help="stride S (default 1)")
+    parser.add_argument("--padding", "-p", help="zero padding P, or 'same' (default 0)")
+    parser.add_argument("--dilation", "-d", type=int, help="dilation D (default 1)")
     parser.add_argument(
-        "--padding", "-p", default="0", help="zero padding P, or 'same' (default 0)"
-    )
-    parser.add_argument("--dilation", "-d", type=int, default=1, help="dilation D (default 1)")
-    parser.add_argument(
-        "--filters", "-n", type=int, default=1, help="number of filters K = output channels"
+        "--filters", "-n", type=int, help="number of filters K = output channels (default 1)"
     )
     parser.add_argument("--pool", choices=("max", "avg"), help="a pooling window instead of a conv")
     parser.add_argument(
@@ -43,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from convlens.errors import ConfigError
     from convlens.shapes import read_shape
 
+    _read_layer(args)
     read = read_shape(args.input, args.layout)
     if read.note:
         print(read.note, file=sys.stderr)
@@ -60,10 +69,69 @@ def run(args: argparse.Namespace) -> int:
         channels, spatial = args.channels or 1, dims
     else:
         raise ConfigError("--input takes N, HxW or CxHxW")
+    if getattr(args, "nd", len(spatial)) != len(spatial):
+        raise ConfigError(
+            f"{args.layer!r} is a {args.nd}-D convolution and the input "
+            f"{args.input!r} is {len(spatial)}-D."
+        )
     layer = _layer(args, len(spatial))
     info = layer_arithmetic(layer, (channels, *spatial), strict=args.strict, name="layer")
     _explain(args, info, channels, spatial, channels_last)
     return 0
+
+
+def _read_layer(args: argparse.Namespace) -> None:
+    """The flags filled in from the LAYER token, or their defaults; one of the two is required."""
+    from convlens.errors import ConfigError
+    from convlens.spec import Conv, Pool, parse_spec
+
+    given = [f"--{f}" for f in LAYER_FLAGS if getattr(args, f) is not None]
+    if args.layer is None:
+        if args.kernel is None:
+            raise ConfigError(
+                "give the layer: a spec token such as conv5x5x10p2 or pool2, or --kernel F "
+                "(with --filters, --stride, --padding, --dilation or --pool)."
+            )
+        for flag, default in (("stride", 1), ("padding", "0"), ("dilation", 1), ("filters", 1)):
+            if getattr(args, flag) is None:
+                setattr(args, flag, default)
+        return
+    if given:
+        raise ConfigError(
+            f"the layer {args.layer!r} already says its window; drop {', '.join(given)}."
+        )
+    layers = parse_spec(args.layer).layers
+    layer = layers[0] if len(layers) == 1 else None
+    if isinstance(layer, Pool) and layer.kind in ("max", "avg"):
+        args.kernel, args.stride, args.padding = layer.kernel_size, layer.step, str(layer.padding)
+        args.pool, args.dilation, args.filters = layer.kind, 1, 1
+        return
+    if not isinstance(layer, Conv):
+        raise ConfigError(
+            f"arith works out one conv or pooling layer, such as conv5x5x10p2 or pool2, not "
+            f"{args.layer!r}."
+        )
+    padding = layer.padding if layer.padding == "same" else set(layer.padding)
+    if (
+        len(set(layer.kernel_size)) > 1
+        or len({*layer.stride}) > 1
+        or len({*layer.dilation}) > 1
+        or (padding != "same" and len(padding) > 1)
+        or layer.groups != 1
+        or not layer.bias
+    ):
+        raise ConfigError(
+            f"arith works out square windows with one stride, padding and dilation, and no "
+            f"groups or nobias; {args.layer!r} is beyond it: `convlens summary {args.layer} "
+            "--input ...` gives its numbers."
+        )
+    args.kernel, args.stride, args.dilation = (
+        layer.kernel_size[0],
+        layer.stride[0],
+        layer.dilation[0],
+    )
+    args.padding = "same" if layer.padding == "same" else str(layer.padding[0])
+    args.filters, args.pool, args.nd = layer.out_channels, None, layer.ndim
 
 
 def _layer(args: argparse.Namespace, nd: int) -> Any:
