@@ -22,10 +22,17 @@ def test_help_does_not_import_torch_or_matplotlib():
 
 @pytest.mark.parametrize(
     ("argv", "shown"),
-    [(["data", "list"], "fashion-mnist"), (["neurons"], "setosa (0) vs versicolor")],
+    [
+        (["data", "list"], "fashion-mnist"),
+        (["neurons"], "setosa (0) vs versicolor"),
+        # a spec's table is arithmetic: conv 3*3*1*4 + 4 = 40, fc 4*6*6*10 + 10 = 1,450
+        (["summary", "conv3x3x4-fc10", "--input", "1x8x8"], "params: 1,490"),
+        (["arith", "conv5x5x10p2", "--input", "32x32x3"], "= 760"),
+    ],
 )
 def test_commands_without_a_network_do_not_import_torch(argv, shown):
-    # listing the data sets, and the NumPy neurons (Iris read as arrays): torch costs 1.2 s
+    # listing the data sets, the NumPy neurons (Iris read as arrays), a spec's summary and the
+    # one-layer calculator: torch costs 1.2 s
     code = (
         f"import sys\nfrom convlens.cli import main\nmain({argv!r})\nprint('torch' in sys.modules)"
     )

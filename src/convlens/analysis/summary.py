@@ -323,7 +323,8 @@ def summarize(
     title: str = "",
     activation: str | None = "relu",
 ) -> Summary:
-    """Summarise a spec (text, ``Spec`` or layer list) or any ``torch.nn.Module``.
+    """Summarise a spec (text, ``Spec`` or layer list), a zoo model's name or any
+    ``torch.nn.Module``.
 
     ``in_shape`` excludes the batch dimension and is always channels first, C x H x W
     (``(3, 32, 32)`` or ``"3x32x32"``), C x L for 1-D nets; a slide's "32x32x3" must be turned
@@ -333,9 +334,15 @@ def summarize(
     """
     if isinstance(in_shape, str):
         in_shape = parse_shape(in_shape)
+    if isinstance(model_or_spec, str) and _zoo_name(model_or_spec, in_shape):
+        model_or_spec, in_shape = zoo_model_for_shapes(model_or_spec, in_shape)
     if _is_module(model_or_spec):
         return _summarize_module(model_or_spec, in_shape, title=title, strict=strict)
     if in_shape is None:
+        if isinstance(model_or_spec, str):
+            from convlens.spec import parse_spec
+
+            parse_spec(model_or_spec)  # a typo of a zoo name is named as such
         raise SpecError("a spec needs an input shape, e.g. summarize(spec, (1, 28, 28))")
     shape = tuple(int(v) for v in in_shape)
     try:
@@ -406,13 +413,48 @@ def _first_line(err: Exception) -> str:
     return text[0] if text else type(err).__name__
 
 
-def _is_module(obj: Any) -> bool:
-    try:
-        import torch
+def zoo_model_for_shapes(
+    name: str, in_shape: Sequence[int] | None = None, num_classes: int | None = None
+) -> tuple[Any, tuple[int, ...]]:
+    """The zoo model ``name`` built to be summarised, and its input shape (``in_shape``, else the
+    model's own): on the meta device (shapes only), or, for a model of modest size, with
+    uninitialised memory for one real forward pass (cheaper than the meta device's first use)."""
+    from convlens.analysis.trace import real_trace_ok
+    from convlens.models.registry import create_model
+    from convlens.torchutil import built_on_meta
 
-        return isinstance(obj, torch.nn.Module)
-    except ImportError:  # pragma: no cover - torch is a dependency
-        return False
+    in_channels = in_shape[0] if in_shape is not None else None
+    with built_on_meta():
+        model = create_model(name, num_classes or None, in_channels)
+    shape = tuple(int(v) for v in (in_shape or model.in_shape))
+    if real_trace_ok(model, shape):
+        model = model.to_empty(device="cpu")
+    return model, shape
+
+
+def _zoo_name(text: str, in_shape: Sequence[int] | None) -> bool:
+    """Whether ``text`` names a zoo model rather than a spec: asked only when it has no input
+    shape or does not parse as a spec, so a spec is still summarised without importing torch."""
+    from convlens.spec import parse_spec
+
+    if in_shape is not None:
+        try:
+            parse_spec(text)
+            return False
+        except SpecError:
+            pass
+    from convlens.models.registry import list_models
+
+    return text.strip().lower().replace("-", "_") in list_models()
+
+
+def _is_module(obj: Any) -> bool:
+    """Whether ``obj`` is a ``torch.nn.Module``, without importing torch to find out: a module
+    cannot exist before torch is imported."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(obj, torch.nn.Module)
 
 
 def _spec_title(spec: Any) -> str:

@@ -54,22 +54,14 @@ def resolve_model(
         return model, tuple(shape)
     if model_kwargs:
         raise ConfigError("--kwargs is for a model given as FILE.py:NAME or module:NAME.")
-    zoo = _zoo_names()
-    if name in zoo:
-        from convlens.analysis.trace import real_trace_ok
-        from convlens.models.registry import create_model
-        from convlens.torchutil import built_on_meta
-
-        in_channels = in_shape[0] if in_shape is not None else None
-        with built_on_meta():
-            model = create_model(name, num_classes or None, in_channels)
-        shape = in_shape or tuple(model.in_shape)
-        if real_trace_ok(model, shape):  # one real example, uninitialised, costs less than meta
-            model = model.to_empty(device="cpu")
-        return model, shape
-    try:
+    try:  # a spec first: no zoo name parses as one, and a spec's table needs no torch (1.2 s)
         spec = parse_spec(name)
     except SpecError as err:
+        zoo = _zoo_names()
+        if name in zoo:
+            from convlens.analysis.summary import zoo_model_for_shapes
+
+            return zoo_model_for_shapes(name, in_shape, num_classes)
         if zoo:
             from convlens.models.registry import closest_model
 
