@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from convlens.data import TensorData
@@ -26,6 +28,31 @@ def test_history_shows_its_epochs_and_curves():
     assert "<th>val_acc</th>" in html and "<td>87.50%</td>" in html and "<td>0.7500</td>" in html
     assert "test: loss 0.5000, acc 62.50%" in html
     assert html.count(PNG) == 1
+
+
+def test_at_a_python_prompt_a_history_is_one_line():
+    best = {"epoch": 1, "loss": 0.75, "acc": 0.5, "val_acc": 0.625}
+    history = History(records=[best, {"epoch": 2, "loss": 0.5, "acc": 0.875, "val_acc": 0.5}],
+                      best=best, test={"loss": 0.5, "acc": 0.625}, run_dir=Path("runs/a"))  # fmt: skip
+    assert repr(history) == (
+        "History(2 epochs, completed; epoch 2: loss 0.5000, acc 87.50%, val_acc 50.00%; "
+        "best epoch 1: loss 0.7500, acc 50.00%, val_acc 62.50%; test: loss 0.5000, acc 62.50%; "
+        "run_dir 'runs/a')"
+    )
+    assert repr(History()) == "History(0 epochs, completed)"
+
+
+def test_at_a_python_prompt_data_shows_its_sizes_not_its_values():
+    images = _data(torch.zeros(1200, 1, 6, 6, dtype=torch.uint8), classes=tuple("abcdefgh"))
+    assert repr(images) == (
+        "TensorData('toy', split 'test': 1,200 examples of 1x6x6 uint8, "
+        "8 classes (a, b, c, d, e, f, ...))"
+    )
+    rows = TensorData("pts", "train", torch.zeros(3, 4), torch.zeros(3, 2), (), (0.0,), (1.0,))
+    assert (
+        repr(rows)
+        == "TensorData('pts', split 'train': 3 examples of 4 float32, regression, 2 target(s))"
+    )
 
 
 def test_a_long_history_shows_its_ends():

@@ -39,6 +39,30 @@ def _number(key: str, value: Any) -> str:
     return str(value)
 
 
+def history_text(history: Any) -> str:
+    """A ``History`` in one line, for a Python prompt: epochs, outcome, the last epoch's metrics
+    (and the best epoch's, where another), the test metrics and the run directory."""
+    records = list(history.records)
+
+    def metrics(record: dict[str, Any]) -> str:
+        return ", ".join(f"{k} {_number(k, record[k])}" for k in _REPR_KEYS if k in record)
+
+    parts = [f"{len(records)} epochs, {history.outcome}"]
+    if records:
+        parts.append(f"epoch {records[-1].get('epoch', len(records))}: {metrics(records[-1])}")
+    best = history.best
+    if best and records and best is not records[-1] and best != records[-1]:
+        parts.append(f"best epoch {best.get('epoch')}: {metrics(best)}")
+    if history.test:
+        parts.append(f"test: {metrics(history.test)}")
+    if history.run_dir is not None:
+        parts.append(f"run_dir {str(history.run_dir)!r}")
+    return f"History({'; '.join(parts)})"
+
+
+_REPR_KEYS = ("loss", "acc", "rmse", "val_loss", "val_acc", "val_rmse")
+
+
 def history_html(history: Any, max_rows: int = 30) -> str:
     """A ``History`` (from ``fit``) as a table of its epochs and a picture of its curves.
 

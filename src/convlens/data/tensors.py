@@ -80,6 +80,19 @@ class TensorData:
             return []
         return torch.bincount(self.y.cpu(), minlength=self.num_classes).tolist()
 
+    def __repr__(self) -> str:  # the sizes, not the tensors' values
+        shape = "x".join(map(str, self.in_shape))
+        dtype = str(self.x.dtype).removeprefix("torch.")
+        if self.task == "classification":
+            shown = ", ".join(self.classes[:6]) + (", ..." if self.num_classes > 6 else "")
+            target = f"{self.num_classes} classes ({shown})"
+        else:
+            target = f"regression, {self.num_outputs} target(s)"
+        return (
+            f"TensorData({self.name!r}, split {self.split!r}: {len(self):,} examples of {shape} "
+            f"{dtype}, {target})"
+        )
+
     def _repr_html_(self) -> str:  # Jupyter: sizes, classes and a grid of the first examples
         from convlens.notebook import data_html
 

@@ -64,6 +64,11 @@ class History(Mapping[str, list[Any]]):
     def __len__(self) -> int:
         return len(self._keys())
 
+    def __repr__(self) -> str:  # one line, not every record's every number
+        from convlens.notebook import history_text
+
+        return history_text(self)
+
     def _repr_html_(self) -> str:  # Jupyter: the epoch table and the curves
         from convlens.notebook import history_html
 
