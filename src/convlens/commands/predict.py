@@ -1,8 +1,15 @@
-"""`convlens predict MODEL FILE...`: classify image files with a checkpoint or pretrained weights.
+"""`convlens predict MODEL FILE...`: classify image files with a checkpoint or pretrained weights,
+or the rows of a table.
 
 MODEL is a run directory (or NAME.json), a zoo name or FILE.py:NAME; the last two take
 ``--weights`` (e.g. torchvision's ImageNet weights: ``convlens predict vgg16 dog.jpg --weights
 vgg16-397923af.pth`` prints the ImageNet class names, the photo cut as torchvision cuts it).
+
+A ``.csv`` or ``.npz`` file holds many examples: a model trained on a table (or on 1-D signals,
+or on arrays) predicts each row of a ``.csv`` (the model's numbers, and optionally the label
+column it was trained with) or each example of an ``.npz``'s ``x`` (or ``x_test``). Where the
+file has labels they are shown beside the predictions, with the accuracy on those rows. A
+regression model prints its outputs.
 """
 
 from __future__ import annotations
@@ -19,7 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run directory (best, else last), NAME.json / NAME.safetensors, a zoo model name or "
         "FILE.py:NAME",
     )
-    parser.add_argument("files", nargs="+", help="PNG or JPEG images")
+    parser.add_argument(
+        "files",
+        nargs="+",
+        help="PNG or JPEG images, or .csv / .npz files of examples (one prediction per row)",
+    )
     parser.add_argument(
         "--weights", help="zoo or FILE.py:NAME models: a .pth / .safetensors state dict to load"
     )
@@ -123,43 +134,111 @@ def _images(args: argparse.Namespace, ckpt: Any) -> Any:
     return torch.stack([tensor for tensor, _ in read])
 
 
+TABLE_SUFFIXES = (".csv", ".npz")  # files of many examples, not one picture
+
+
+def _examples(args: argparse.Namespace, ckpt: Any) -> tuple[Any, list[str], list[Any]]:
+    """The rows of .csv and examples of .npz files as one normalised-later float batch
+    (N, *in_shape), a name for each ("table.csv line 3", "arrays.npz [0]") and its label (None
+    where the file has none)."""
+    import torch
+
+    from convlens.data.arrays import read_npz_inputs
+    from convlens.data.tabular import read_inputs
+    from convlens.errors import ConfigError
+
+    if not ckpt.in_shape:
+        raise ConfigError(f"{args.checkpoint!r} does not say what input it takes.")
+    parts, names = [], []
+    labels: list[Any] = []
+    label = (ckpt.meta.get("data_options") or {}).get("label")
+    for file in args.files:
+        if file.lower().endswith(".csv"):
+            values, found, lines = read_inputs(file, tuple(ckpt.in_shape), label)
+            parts.append(torch.from_numpy(values))
+            names += [f"{file} line {line}" for line in lines]
+            labels += found if found is not None else [None] * len(lines)
+        else:
+            array, ys = read_npz_inputs(file, tuple(ckpt.in_shape))
+            parts.append(torch.from_numpy(array))
+            names += [f"{file} [{i}]" for i in range(len(array))]
+            labels += (
+                [_label(y, ckpt.classes) for y in ys] if ys is not None else [None] * len(array)
+            )
+    return torch.cat(parts), names, labels
+
+
+def _label(y: Any, classes: tuple[str, ...]) -> Any:
+    """An .npz label as the class name training gave it: a class index names its class."""
+    value = y.item() if hasattr(y, "item") else y
+    if isinstance(value, int | float) and float(value).is_integer() and 0 <= value < len(classes):
+        return classes[int(value)]
+    return str(value)
+
+
+def _normalised(x: Any, mean: tuple[float, ...], std: tuple[float, ...]) -> Any:
+    """(x - mean) / std along the channel (or feature) axis, axis 1."""
+    import torch
+
+    if not mean:
+        return x
+    view = (1, -1, *(1,) * (x.dim() - 2))
+    return (x - torch.tensor(mean).view(view)) / torch.tensor(std).view(view)
+
+
 def run(args: argparse.Namespace) -> int:
     import json
-
-    import torch
 
     from convlens.errors import ConfigError
     from convlens.models.source import open_model
     from convlens.train import predict
-    from convlens.train.evaluation import scoring_config
+    from convlens.train.evaluation import scored_logits, scoring_config
 
     if args.top_k < 1:
         raise ConfigError(f"--top-k must be at least 1, not {args.top_k}.")
     ckpt = open_model(
         args.checkpoint, weights=args.weights, kwargs=args.kwargs, imagenet=args.imagenet
     )
-    if ckpt.meta.get("task") == "regression":
-        raise ConfigError(
-            f"{args.checkpoint} is a regression model; predict classifies images, so score it "
-            "with `convlens eval` instead."
-        )
-    x = _images(args, ckpt)
-    if ckpt.mean:
-        view = (1, -1, 1, 1)
-        x = (x - torch.tensor(ckpt.mean).view(view)) / torch.tensor(ckpt.std).view(view)
+    tables = [f.lower().endswith(TABLE_SUFFIXES) for f in args.files]
+    if any(tables) and not all(tables):
+        raise ConfigError("give images or .csv / .npz files of examples, not both in one command.")
+    if all(tables):
+        x, names, labels = _examples(args, ckpt)
+    else:
+        x, names, labels = _images(args, ckpt), list(args.files), [None] * len(args.files)
+    x = _normalised(x, ckpt.mean, ckpt.std)
     config = scoring_config(ckpt.meta, ckpt.config, device=args.device)  # as eval scores it
+    if ckpt.meta.get("task") == "regression":
+        return _print_outputs(names, scored_logits(ckpt.model, x, config).float(), args.json)
     probs = predict(ckpt.model, x, config)
     classes = ckpt.classes or tuple(str(i) for i in range(probs.shape[1]))
     k = min(args.top_k, probs.shape[1])
     top_p, top_i = probs.topk(k, dim=1)
-    for name, ps, idx in zip(args.files, top_p.tolist(), top_i.tolist()):
+    right = 0
+    for name, ps, idx, label in zip(names, top_p.tolist(), top_i.tolist(), labels):
         ranked = [(classes[i], p) for i, p in zip(idx, ps)]
+        right += label is not None and str(label) == ranked[0][0]
         if args.json:
-            print(
-                json.dumps(
-                    {"file": name, "top": [{"class": c, "probability": p} for c, p in ranked]}
-                )
-            )
+            line = {"file": name, "top": [{"class": c, "probability": p} for c, p in ranked]}
+            if label is not None:
+                line["label"] = label
+            print(json.dumps(line))
         else:
-            print(f"{name}: " + ", ".join(f"{c} {100 * p:.1f}%" for c, p in ranked))
+            shown = ", ".join(f"{c} {100 * p:.1f}%" for c, p in ranked)
+            print(f"{name}: {shown}" + (f"  (label {label})" if label is not None else ""))
+    labelled = sum(label is not None for label in labels)
+    if labelled and not args.json:
+        print(f"accuracy on the {labelled:,} labelled examples: {100 * right / labelled:.2f}%")
+    return 0
+
+
+def _print_outputs(names: list[str], outputs: Any, as_json: bool) -> int:
+    """A regression model's outputs, one line per example."""
+    import json
+
+    for name, row in zip(names, outputs.reshape(len(names), -1).tolist()):
+        if as_json:
+            print(json.dumps({"file": name, "outputs": row}))
+        else:
+            print(f"{name}: " + ", ".join(f"{v:.4g}" for v in row))
     return 0

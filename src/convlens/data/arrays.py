@@ -352,3 +352,47 @@ def read_npz(path: Any, task: str = "classification") -> Raw:
         source=str(path),
         task=task,
     )
+
+
+def read_npz_inputs(path: Any, in_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray | None]:
+    """The examples of an ``.npz`` to predict from, as float32 (N, *in_shape) in the model's units
+    (uint8 pixels divided by 255), and their labels where it has them: the arrays ``x`` and ``y``,
+    else ``x_test`` and ``y_test``, else its only array."""
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            arrays = {k: stored[k] for k in stored.files}
+    except FileNotFoundError:
+        raise DataError(f"{path} does not exist") from None
+    except ValueError as err:
+        raise DataError(
+            f"{path} cannot be read without unpickling ({err}); store plain number arrays"
+        ) from None
+    except OSError as err:
+        raise DataError(f"{path} is not a readable .npz file ({err})") from None
+    key = next((k for k in ("x", "x_test") if k in arrays), None)
+    if key is None and len(arrays) == 1:
+        key = next(iter(arrays))
+    if key is None:
+        raise DataError(
+            f"{path} holds {', '.join(sorted(arrays)) or 'nothing'}; the examples to predict are "
+            "its x (or x_test) array"
+        )
+    x = as_samples(arrays[key], f"{path} {key}")
+    dims = "x".join(map(str, in_shape))
+    if x.ndim >= 2 and x.shape[1:] != tuple(in_shape):
+        if x.ndim == len(in_shape) + 1 and x.ndim in (3, 4):
+            x = to_layout(x, layout_of(x.shape, f"{key} of {path}")[0])
+        elif x.ndim == len(in_shape):  # grey images stored without their channel axis
+            x = x[:, None]
+    if x.ndim < 2 or x.shape[1:] != tuple(in_shape):
+        raise DataError(
+            f"{path} {key} is {'x'.join(map(str, x.shape))}; the model takes N x {dims} examples"
+        )
+    values = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x
+    labels = arrays.get("y" if key == "x" else "y_test") if key in ("x", "x_test") else None
+    if labels is not None and len(labels) != len(values):
+        labels = None
+    return values, labels

@@ -53,25 +53,74 @@ def _label_column(label: str | int | None, header: list[str] | None, width: int,
     raise DataError(f"label column {text!r} is not in {path}; its columns are {columns}")
 
 
-def read_csv(path: str | Path, label: str | int | None = None, task: str = "classification") -> Raw:
-    """The table's features as float32 (N, F) and its labels as classes (or, for regression,
-    float32 targets); no test split."""
-    check_task(task)
-    path = Path(path)
+def _numbered_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """The file's non-empty rows with their line numbers, each cell stripped."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             numbered = [
-                (n, row)
+                (n, [c.strip() for c in row])
                 for n, row in enumerate(csv.reader(handle), 1)
                 if any(c.strip() for c in row)
             ]
+    except FileNotFoundError:
+        raise DataError(f"{path} does not exist") from None
     except UnicodeDecodeError:
         raise DataError(f"{path} is not a UTF-8 text file; save the table as CSV text") from None
     except csv.Error as err:
         raise DataError(f"{path} is not valid CSV ({err})") from None
     if not numbered:
         raise DataError(f"{path} is empty")
-    rows = [[c.strip() for c in row] for _, row in numbered]
+    return numbered
+
+
+def read_inputs(
+    path: str | Path, in_shape: tuple[int, ...], label: str | int | None = None
+) -> tuple[np.ndarray, list[str] | None, list[int]]:
+    """The rows of a table to predict from: each row's numbers, one example of ``in_shape``, as
+    float32 (N, *in_shape), the label column's cells where the table has one more column (the
+    column ``label`` names, else the last; None without it), and each row's line number."""
+    path = Path(path)
+    size = int(np.prod(in_shape))
+    numbered = _numbered_rows(path)
+    rows = [row for _, row in numbered]
+    width = len(rows[0])
+    if width not in (size, size + 1):
+        shape = "" if len(in_shape) == 1 else f" (one {'x'.join(map(str, in_shape))} example)"
+        raise DataError(
+            f"{path} has {width} columns; the model takes {size:,} numbers a row{shape}, and the "
+            "table may add one label column"
+        )
+    header = rows[0] if _has_header(rows, label) else None
+    column = _label_column(label, header, width, path) if width == size + 1 else None
+    body = numbered[1:] if header else numbered
+    if not body:
+        raise DataError(f"{path} has a header but no rows")
+    values = np.empty((len(body), size), dtype=np.float32)
+    labels: list[str] = []
+    for i, (line, cells) in enumerate(body):
+        if len(cells) != width:
+            raise DataError(f"{path} line {line} has {len(cells)} cells, the first row {width}")
+        if column is not None:
+            labels.append(cells[column])
+            cells = cells[:column] + cells[column + 1 :]
+        for j, cell in enumerate(cells):
+            try:
+                values[i, j] = float(cell)
+            except ValueError:
+                raise DataError(
+                    f"{path} line {line}, cell {j + 1}: {cell!r} is not a number"
+                ) from None
+    lines = [line for line, _ in body]
+    return values.reshape(len(body), *in_shape), (labels if column is not None else None), lines
+
+
+def read_csv(path: str | Path, label: str | int | None = None, task: str = "classification") -> Raw:
+    """The table's features as float32 (N, F) and its labels as classes (or, for regression,
+    float32 targets); no test split."""
+    check_task(task)
+    path = Path(path)
+    numbered = _numbered_rows(path)
+    rows = [row for _, row in numbered]
     width = len(rows[0])
     if width < 2:
         raise DataError(f"{path} has one column; it needs feature columns and a label column")
@@ -82,8 +131,7 @@ def read_csv(path: str | Path, label: str | int | None = None, task: str = "clas
         raise DataError(f"{path} has a header but no rows")
     features = np.empty((len(body), width - 1), dtype=np.float32)
     labels: list[str] = []
-    for i, (line, row) in enumerate(body):
-        cells = [c.strip() for c in row]
+    for i, (line, cells) in enumerate(body):
         if len(cells) != width:
             raise DataError(f"{path} line {line} has {len(cells)} cells, the first row {width}")
         values = cells[:column] + cells[column + 1 :]

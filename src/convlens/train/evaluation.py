@@ -203,4 +203,4 @@ def predict(
     logits = scored_logits(model, inputs, config, hardware=hardware)
     if getattr(x, "task", "classification") == "regression":
         return logits.cpu()
-    return logits.softmax(1).cpu()
+    return logits.float().softmax(1).cpu()  # in float32, whatever precision scored the logits
