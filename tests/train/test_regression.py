@@ -187,7 +187,7 @@ def test_train_a_csv_from_the_command_line(cli_run, capsys):
     assert scores["rmse"] == pytest.approx(shown, rel=1e-3) and scores["n"] == 12
     assert cli(["eval", str(out)]) == 0 and "RMSE" in capsys.readouterr().out
     assert cli(["predict", str(out), "x.png"]) == 2
-    assert "regression model" in capsys.readouterr().err
+    assert "inputs, not images; give its examples as the rows of a .csv" in capsys.readouterr().err
 
 
 def test_the_report_of_a_regression_run(cli_run):

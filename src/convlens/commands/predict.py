@@ -75,7 +75,8 @@ def image_tensor(
 
     if len(in_shape) != 3 or in_shape[0] not in (1, 3):
         raise ConfigError(
-            f"the model takes {'x'.join(map(str, in_shape))} inputs, not images; predict works for 1- or 3-channel image models."
+            f"the model takes {'x'.join(map(str, in_shape))} inputs, not images; give its "
+            "examples as the rows of a .csv or the x array of an .npz."
         )
     channels, height, width = in_shape
     try:
