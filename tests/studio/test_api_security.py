@@ -108,3 +108,26 @@ def test_command_makes_a_token_off_loopback_only(tmp_path):
     wide = studio_from_args(parser.parse_args([str(tmp_path), "--host", "0.0.0.0"]))
     assert local.token is None
     assert wide.token and len(wide.token) >= 24
+
+
+def test_command_keeps_the_reading_flags_for_its_own_data_path_only(tmp_path):
+    import argparse
+
+    import pytest
+
+    from convlens.commands.studio import add_arguments, studio_from_args
+    from convlens.errors import ConfigError, DataError
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    argv = [str(tmp_path), "--data", str(folder), "--size", "32x32", "--skip-bad"]
+    studio = studio_from_args(parser.parse_args(argv))
+    assert studio.data_options == {"size": "32x32", "skip_bad": True}
+    assert studio.options_for(str(folder)) == {"size": "32x32", "skip_bad": True}
+    assert studio.options_for("digits") == {}
+    with pytest.raises(ConfigError, match="--size says how to read your own data; give it with"):
+        studio_from_args(parser.parse_args([str(tmp_path), "--size", "32x32"]))
+    with pytest.raises(DataError, match="--size is for your own data"):
+        studio_from_args(parser.parse_args([str(tmp_path), "--data", "digits", "--size", "8x8"]))

@@ -130,3 +130,49 @@ def test_bad_settings_are_refused_before_anything_starts(tmp_path):
         == "recipe 'good' has no entry for 'digits'; it exists for fashion-mnist."
     )
     assert nothing == {"state": "idle"}
+
+
+def _photo_folder(root):
+    """Two classes of RGB pictures of two sizes (bright left or right half) and one file that is
+    no picture: a folder that reads only with size= and skip_bad=."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for k, name in enumerate(("left", "right")):
+        (root / name).mkdir(parents=True)
+        for i in range(24):
+            h, w = (12, 12) if i % 2 else (16, 10)
+            a = rng.integers(0, 60, (h, w, 3)).astype(np.uint8)
+            half = slice(0, w // 2) if k == 0 else slice(w // 2, w)
+            a[:, half] += 150
+            Image.fromarray(a).save(root / name / f"{i}.png")
+    (root / "left" / "notes.png").write_text("not a picture")
+    return root
+
+
+def test_the_studio_reads_its_folder_with_the_flags_it_was_started_with(tmp_path):
+    folder = _photo_folder(tmp_path / "photos")
+    options = {"size": "8x8", "skip_bad": True}
+    with client(tmp_path / "runs", data=str(folder), data_path=folder.resolve(),
+                data_options=options) as c:  # fmt: skip
+        started = c.post("/api/train", json={**TRAIN, "data": str(folder)}).json()
+        stream = events(c, started["run"])
+        shown = c.post("/api/inspect", json={"run": started["run"], "example": 0})
+    names = [name for name, _ in stream]
+    assert "error" not in names, stream
+    run_dir = tmp_path / "runs" / started["run"]
+    import json
+
+    meta = json.loads((run_dir / "last.json").read_text())
+    assert meta["in_shape"] == [3, 8, 8] and meta["data_options"]["size"] == "8x8"
+    assert shown.status_code == 200, shown.text  # the run's test pictures, read the same way
+
+
+def test_without_its_flags_the_folder_fails_and_leaves_no_empty_run(tmp_path):
+    folder = _photo_folder(tmp_path / "photos")
+    with client(tmp_path / "runs", data=str(folder), data_path=folder.resolve()) as c:
+        started = c.post("/api/train", json={**TRAIN, "data": str(folder)}).json()
+        stream = events(c, started["run"])
+    errors = [data["error"] for name, data in stream if name == "error"]
+    assert len(errors) == 1 and "notes.png is not an image Pillow can read" in errors[0]
+    assert not (tmp_path / "runs" / started["run"]).exists()

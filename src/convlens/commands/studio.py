@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from convlens.commands._data_args import add_data_arguments, check_options, data_options
 from convlens.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0: any free)")
     parser.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    add_data_arguments(parser)
 
 
 def studio_from_args(args: argparse.Namespace) -> Studio:
@@ -45,8 +47,17 @@ def studio_from_args(args: argparse.Namespace) -> Studio:
         if not Path(args.data).exists():
             raise ConfigError(f"data path {args.data!r} does not exist.")
         data_path = Path(args.data).resolve()
+    options = data_options(args)
+    if options:
+        if not args.data:
+            flag = "--" + next(iter(options)).replace("_", "-")
+            raise ConfigError(f"{flag} says how to read your own data; give it with --data PATH.")
+        check_options(args.data, options)
     token = None if is_loopback(args.host) else new_token()
-    return Studio(path.resolve(), run=run, data=args.data, data_path=data_path, token=token)
+    return Studio(
+        path.resolve(), run=run, data=args.data, data_path=data_path, data_options=options,
+        token=token,
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:

@@ -30,6 +30,7 @@ class Loaded:
     mean: tuple[float, ...] | None  # the data's normalisation; None: inputs go in as 0..1
     std: tuple[float, ...] | None
     data: str | None  # the data set its examples come from
+    options: tuple[tuple[str, Any], ...] = ()  # how that data is read (load_dataset's options)
 
 
 def load_model(studio: Studio, body: dict[str, Any]) -> Loaded:
@@ -46,6 +47,7 @@ def load_model(studio: Studio, body: dict[str, Any]) -> Loaded:
             studio.models[key] = Loaded(
                 ckpt.model, tuple(ckpt.in_shape), tuple(ckpt.classes), ckpt.mean or None,
                 ckpt.std or None, ckpt.meta.get("data"),
+                tuple((ckpt.meta.get("data_options") or {}).items()),
             )  # fmt: skip
         return studio.models[key]
     from convlens.studio.api_spec import read_input, zoo_model
@@ -70,7 +72,9 @@ def load_model(studio: Studio, body: dict[str, Any]) -> Loaded:
         raise ConfigError("name a run, or send a spec (or zoo model) and its input shape.")
     model.eval()
     n = _num_outputs(model, shape)
-    return Loaded(model, shape, tuple(str(i) for i in range(n)), None, None, studio.default_data())
+    data = studio.default_data()
+    classes = tuple(str(i) for i in range(n))
+    return Loaded(model, shape, classes, None, None, data, tuple(studio.options_for(data).items()))
 
 
 def _num_outputs(model: Any, shape: tuple[int, ...]) -> int:
@@ -155,7 +159,7 @@ def _test_data(loaded: Loaded) -> Any:
 
     if not loaded.data:
         raise DataError("this model has no data set to take examples from.")
-    return load_dataset(loaded.data, "test")
+    return load_dataset(loaded.data, "test", **dict(loaded.options))
 
 
 def model_input(loaded: Loaded, pic: Any) -> Any:

@@ -41,7 +41,7 @@ def start(studio: Studio, body: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError("data must be a data set name or the path the studio was started with.")
     values["data"] = check_data(data, _is_data_name, studio.data_path)
     config = resolve_config(values)
-    out = studio.trainer.start(config)
+    out = studio.trainer.start(config, studio.options_for(values["data"]))
     return {"run": runs.run_id(studio.runs_root, out), "dir": str(out)}
 
 

@@ -16,6 +16,7 @@ class Studio:
     run: str | None = None  # the run given at start, as a run id
     data: str | None = None  # the --data given at start (a name, or a path)
     data_path: Path | None = None  # that data when it is a path: the only files it may read
+    data_options: dict[str, Any] = field(default_factory=dict)  # how to read it (size=, ...)
     token: str | None = None  # required in every request when not on loopback
     report: bool = True  # write report.html at the end of a studio run, as `convlens train` does
     trainer: Trainer = field(init=False)
@@ -47,3 +48,14 @@ class Studio:
 
     def default_data(self) -> str:
         return self.data or "fashion-mnist"
+
+    def options_for(self, data: str) -> dict[str, Any]:
+        """How to read ``data``: the flags the studio was started with for its own data path,
+        nothing for a named data set."""
+        if self.data_path is None or not self.data_options:
+            return {}
+        try:
+            same = Path(data).resolve() == self.data_path
+        except (OSError, ValueError):
+            same = False
+        return dict(self.data_options) if same else {}

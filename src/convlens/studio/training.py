@@ -16,6 +16,7 @@ resume state. A regression run (``task="regression"`` on a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -96,7 +97,9 @@ class Trainer:
 
     # --- requests ---------------------------------------------------------------------------
 
-    def start(self, config: Any) -> Path:
+    def start(self, config: Any, data_options: dict[str, Any] | None = None) -> Path:
+        """Start ``config`` in a child process; ``data_options`` say how the user's own data is
+        read (``load_dataset``'s options: size, channels, skip_bad, ...)."""
         import multiprocessing
 
         with self.lock:
@@ -116,7 +119,9 @@ class Trainer:
             self.control = _ChildControl(context)
             self._set_state("running")
             self.thread = threading.Thread(
-                target=self._train, args=(config, out, self.log, self.control), daemon=True,
+                target=self._train,
+                args=(config, out, self.log, self.control, dict(data_options or {})),
+                daemon=True,
                 name="convlens-studio-training",
             )  # fmt: skip
             self.thread.start()
@@ -168,9 +173,11 @@ class Trainer:
         if self.log is not None:
             self.log.add("state", {"state": state})
 
-    def _train(self, config: Any, out: Path, log: EventLog, control: Any) -> None:
+    def _train(
+        self, config: Any, out: Path, log: EventLog, control: Any, options: dict[str, Any]
+    ) -> None:
         try:
-            stopped = self._relay(config, out, log, control)
+            stopped = self._relay(config, out, log, control, options)
             self._set_state("stopped" if stopped else "done")
             if self.report and not stopped:
                 _write_report(out)
@@ -181,16 +188,26 @@ class Trainer:
             log.add("error", {"error": f"training failed: {type(err).__name__}: {err}"})
             self._set_state("failed")
         finally:
+            if self.state == "failed":
+                with contextlib.suppress(OSError):  # a run that failed before writing anything
+                    out.rmdir()  # leaves no empty folder behind (rmdir refuses a full one)
             log.add("done", {"run": out.name})
             log.close()
 
-    def _relay(self, config: Any, out: Path, log: EventLog, control: _ChildControl) -> bool:
+    def _relay(
+        self,
+        config: Any,
+        out: Path,
+        log: EventLog,
+        control: _ChildControl,
+        options: dict[str, Any],
+    ) -> bool:
         """Run the training in a child process and log its events; True when it was stopped."""
         events = control.context.Queue()
         # not a daemon: loading a folder of images starts worker processes of its own
         child = control.context.Process(
-            target=_child, args=(json.dumps(asdict(config)), str(out), events, control.commands,
-                                 os.getpid()),
+            target=_child, args=(json.dumps(asdict(config)), json.dumps(options), str(out), events,
+                                 control.commands, os.getpid()),
             name="convlens-studio-training",
         )  # fmt: skip
         child.start()
@@ -239,7 +256,9 @@ class _ChildControl:
         self.commands.put(json.dumps(["lr", lr]))
 
 
-def _child(config_json: str, out: str, events: Any, commands: Any, parent: int) -> None:
+def _child(
+    config_json: str, options_json: str, out: str, events: Any, commands: Any, parent: int
+) -> None:
     """The training process: ``fit`` with the studio's hooks, its events sent as JSON text."""
     from convlens.train import TrainControl
     from convlens.train.config import from_dict
@@ -253,7 +272,7 @@ def _child(config_json: str, out: str, events: Any, commands: Any, parent: int) 
     ).start()
     try:
         config = from_dict(json.loads(config_json), source="the training request")
-        history = _fit(config, Path(out), send, control)
+        history = _fit(config, Path(out), send, control, json.loads(options_json))
         send("result", {"stopped": history.stopped})
     except ConvlensError as err:
         send("error", {"error": str(err)})
@@ -277,13 +296,15 @@ def _obey(commands: Any, control: Any, parent: int) -> None:
             getattr(control, name)()
 
 
-def _fit(config: Any, out: Path, send: Any, control: Any) -> Any:
-    """What ``convlens train`` does with the config, with ``on_step`` and ``on_epoch`` events."""
+def _fit(config: Any, out: Path, send: Any, control: Any, options: dict[str, Any]) -> Any:
+    """What ``convlens train`` does with the config, with ``on_step`` and ``on_epoch`` events;
+    ``options`` say how the user's own data is read."""
     from convlens.data import load_dataset
     from convlens.train import fit
     from convlens.train.recipes import make_model
 
     read: dict[str, Any] = {"task": "regression"} if config.task == "regression" else {}
+    read.update(options)
     train = load_dataset(config.data, "train", seed=config.seed, **read)
     test = load_dataset(config.data, "test", seed=config.seed, **read)
     model = make_model(

@@ -300,8 +300,8 @@ export function initTrain(info) {
   $("train-model").addEventListener("input", () => { typed = true; });
   subscribe("model", (m) => {
     if (typed) return;
+    // the input stays empty: training takes the data's shape, whatever the Build panel shows
     $("train-model").value = m.model || m.canonical || m.spec || "";
-    $("train-input").value = m.model ? "" : m.input || "";
   });
   $("train-form").addEventListener("submit", start);
   $("train-pause").addEventListener("click", () => control("pause"));
