@@ -74,6 +74,22 @@ def test_fine_tuning_loads_all_but_the_head_and_trains_only_what_is_not_frozen(l
         assert changed == name.startswith(head + "."), name
 
 
+def test_the_new_head_and_the_frozen_share_are_said(lenet_weights):
+    config = TrainConfig(model="lenet5", weights=str(lenet_weights), freeze="backbone")
+    notes: list[str] = []
+    model_for_data(config, (1, 32, 32), 3, notes)
+    # LeNet-5: 61,706 parameters with 10 classes; its head fc2 (84 -> 10, 850) becomes 84 -> 3
+    # (255), so 61,706 - 850 = 60,856 frozen of 60,856 + 255 = 61,111
+    assert notes == [
+        f"the head fc2 starts afresh with 3 outputs for the data's classes (weights "
+        f"{str(lenet_weights)!r} has 10); every other layer starts from the file",
+        "--freeze backbone: 60,856 of 61,111 parameters frozen (8 of 10 tensors); 255 train",
+    ]
+    same: list[str] = []  # a file for the data's own number of classes keeps its head
+    model_for_data(TrainConfig(model="lenet5", weights=str(lenet_weights)), (1, 32, 32), 10, same)
+    assert same == []
+
+
 def test_freeze_takes_module_prefixes(lenet_weights):
     config = TrainConfig(model="lenet5", weights=str(lenet_weights), freeze="conv1, conv2")
     model = model_for_data(config, (1, 32, 32), 3)

@@ -219,7 +219,10 @@ def _run(args: argparse.Namespace) -> int:
     train, val, test = _splits(args, config)
     note = _resume_note(out, config, len(train)) if args.resume else ""
     # a zoo model, a spec or FILE.py:NAME; --weights and --freeze for fine-tuning
-    model = model_for_data(config, tuple(train.in_shape), train.num_outputs)
+    notes: list[str] = []
+    model = model_for_data(config, tuple(train.in_shape), train.num_outputs, notes)
+    for line in notes if is_main() else ():
+        console.print(f"note: {line}", highlight=False, soft_wrap=True)
     train, val, test = (pretrained_statistics(d, config.weights) for d in (train, val, test))
     if val is None:
         console.print(

@@ -51,10 +51,13 @@ def freeze(model: nn.Module, what: str) -> list[str]:
     return chosen
 
 
-def model_for_data(config: Any, in_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+def model_for_data(
+    config: Any, in_shape: tuple[int, ...], num_classes: int, notes: list[str] | None = None
+) -> nn.Module:
     """The model a training run starts from: ``config.model`` (zoo name, spec or FILE.py:NAME with
     ``config.kwargs``) for data of ``in_shape`` and ``num_classes``, with ``config.weights``
-    loaded and ``config.freeze`` applied."""
+    loaded and ``config.freeze`` applied; ``notes`` (when given) gets a sentence for a head that
+    starts afresh and for the parameters frozen."""
     import torch
 
     from convlens.models.registry import create_model, list_models
@@ -81,9 +84,17 @@ def model_for_data(config: Any, in_shape: tuple[int, ...], num_classes: int) -> 
     else:
         model = make_model(config.model, in_shape, num_classes, config.input, config.seed)
     if config.weights:
-        load_pretrained(model, config.weights, replace_head=True)
+        load_pretrained(model, config.weights, replace_head=True, notes=notes)
     if config.freeze:
-        freeze(model, config.freeze)
+        frozen = set(freeze(model, config.freeze))
+        if notes is not None:
+            named = list(model.named_parameters())
+            count = sum(p.numel() for n, p in named if n in frozen)
+            total = sum(p.numel() for _, p in named)
+            notes.append(
+                f"--freeze {config.freeze}: {count:,} of {total:,} parameters frozen "
+                f"({len(frozen)} of {len(named)} tensors); {total - count:,} train"
+            )
     return model
 
 

@@ -105,12 +105,14 @@ def fit_state_dict(
     where: str,
     *,
     replace_head: bool = False,
+    notes: list[str] | None = None,
 ) -> dict[str, torch.Tensor]:
     """The file's tensors under the model's names, checked against the model.
 
     Raises ``CheckpointError`` naming the first missing or unexpected key or mismatched shape.
     With ``replace_head`` the head (last ``nn.Linear``) keeps the model's own fresh weights when
-    the file's have another number of classes.
+    the file's have another number of classes, and ``notes`` (when given) gets a sentence that
+    says so.
     """
     own = model.state_dict()
     tensors = dict(tensors)
@@ -125,9 +127,17 @@ def fit_state_dict(
             tensors[key] = torch.zeros_like(value, device="cpu")
     if replace_head:
         head = head_name(model)
-        for key in (f"{head}.weight", f"{head}.bias"):
-            if key in tensors and key in own and tensors[key].shape != own[key].shape:
-                tensors[key] = own[key]
+        key = f"{head}.weight"
+        if key in tensors and key in own and tensors[key].shape != own[key].shape:
+            if notes is not None:
+                notes.append(
+                    f"the head {head} starts afresh with {own[key].shape[0]} outputs for the "
+                    f"data's classes ({where} has {tensors[key].shape[0]}); every other layer "
+                    "starts from the file"
+                )
+            for k in (key, f"{head}.bias"):
+                if k in tensors and k in own:
+                    tensors[k] = own[k]
     back = {ours: theirs for theirs, ours in mapping.items()}
 
     def named(key: str) -> str:  # the model's key, and the file's where it differs
@@ -138,15 +148,22 @@ def fit_state_dict(
 
 
 def load_pretrained(
-    model: nn.Module, weights: str | Path, *, replace_head: bool = False
+    model: nn.Module,
+    weights: str | Path,
+    *,
+    replace_head: bool = False,
+    notes: list[str] | None = None,
 ) -> nn.Module:
-    """Load a state dict file into ``model`` (in place; also returned).
+    """Load a state dict file into ``model`` (in place; also returned); with ``replace_head``,
+    a head for another number of classes keeps its fresh weights (said in ``notes``).
 
     A zoo model with a ``transform_input`` switch that was not chosen explicitly (GoogLeNet) gets
     it turned on, as torchvision's builder does whenever it loads its weights.
     """
     tensors = read_state_dict(weights)
-    fitted = fit_state_dict(model, tensors, f"weights {str(weights)!r}", replace_head=replace_head)
+    fitted = fit_state_dict(
+        model, tensors, f"weights {str(weights)!r}", replace_head=replace_head, notes=notes
+    )
     model.load_state_dict(fitted)
     kwargs = getattr(model, "model_kwargs", None)
     if (
