@@ -53,6 +53,23 @@ def test_arith_reads_the_slides_example_and_gives_760(capsys):
     assert out.err == "read 32x32x3 as height x width x channels; convlens writes 3x32x32\n"
 
 
+@pytest.mark.parametrize(
+    "text", ["(1, 28, 28)", "[1, 28, 28]", "torch.Size([1, 28, 28])", "1,28,28"]
+)
+def test_a_shape_as_python_or_pytorch_prints_it(text):
+    assert read_shape(text).shape == (1, 28, 28)
+
+
+def test_a_spec_in_words_and_a_picture_without_its_channel(capsys):
+    # the layers as separate words are the spec joined by dashes
+    assert main(["summary", "conv3x3x8", "pool2", "fc10", "--input", "1x28x28"]) == 0
+    assert capsys.readouterr().out.startswith("conv3x3x8-pool2-fc10  (input 1x28x28)")
+    # 28x28 for a 2-D conv: the error says how one channel is written
+    assert main(["summary", "conv3x3x8-fc10", "--input", "28x28"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().endswith("but receives 28x28; one channel of 28x28 is written 1x28x28")
+
+
 def test_arith_reads_the_layer_as_a_spec_token(capsys):
     # the slide's layer written as the spec writes it: the same 760 parameters
     assert main(["arith", "conv5x5x10p2", "--input", "32x32x3"]) == 0

@@ -92,6 +92,26 @@ def test_errors_name_token_and_position(text, position, token):
     assert f"token {position} '{token}'" in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("conv3x3x8,fc10", "conv3x3x8-fc10"),
+        ("conv3x3x8_pool2_fc10", "conv3x3x8-pool2-fc10"),
+        ("conv5x5x6 pool2", "conv5x5x6-pool2"),
+        ("conv3x3x8-pool2/fc10", "pool2-fc10"),  # the second token only
+    ],
+)
+def test_layers_joined_by_another_separator_are_shown_with_dashes(text, written):
+    with pytest.raises(SpecError, match=f"layers are joined by dashes, {written}$"):
+        parse_spec(text)
+
+
+def test_a_token_that_is_no_list_of_layers_gets_no_dash_hint():
+    with pytest.raises(SpecError) as err:
+        parse_spec("conv3x3x8,fcx")
+    assert "joined by dashes" not in str(err.value)
+
+
 def test_empty_spec():
     with pytest.raises(SpecError, match="empty"):
         parse_spec("  ")

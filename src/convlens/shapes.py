@@ -49,7 +49,8 @@ def read_shape(text: str, layout: str = "auto") -> ReadShape:
     """
     if layout not in LAYOUTS:
         raise ConfigError(f"--layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
-    if not _SHAPE_TEXT.fullmatch(text):  # parse_shape alone drops the empty part of "1x32x32x"
+    bare = text.strip().removeprefix("torch.Size(").strip("()[] ")  # "(3, 32, 32)" as PyTorch
+    if not _SHAPE_TEXT.fullmatch(bare):  # parse_shape alone drops the empty part of "1x32x32x"
         raise ConfigError(  # parse_shape's sentence, word for word
             f"cannot read the input shape {text!r}; write channels x height x width such as "
             "3x32x32 (images), 1x40 (signals) or 784 (vectors)"

@@ -509,8 +509,28 @@ def parse_spec(text: str | Spec | Iterable[Layer]) -> Spec:
                     f"model {zoo}?"
                 ) from None
             shown = token or "(empty)"
+            joined = _joined_wrongly(token)
+            if joined:
+                raise SpecError(
+                    f"token {position} {shown!r}: layers are joined by dashes, {joined}"
+                ) from None
             raise SpecError(f"token {position} {shown!r}: {err}") from None
     return Spec(tuple(layers))
+
+
+def _joined_wrongly(token: str) -> str | None:
+    """``token`` written with dashes where it holds layers joined by another separator
+    (``conv3x3x8,fc10``, ``conv3x3x8_fc10``), or None."""
+    for sep in ",_/;|+> ":
+        pieces = [p.strip() for p in token.split(sep) if p.strip()]
+        if len(pieces) > 1:
+            try:
+                for piece in pieces:
+                    _parse_token(piece)
+            except SpecError:
+                continue
+            return "-".join(pieces)
+    return None
 
 
 def _zoo_name_meant(text: str) -> str | None:

@@ -228,8 +228,11 @@ def _with_params(info: LayerInfo, weights: int, biases: int, macs: int) -> Layer
 def _needs_maps(layer: Layer, in_shape: tuple[int, ...], nd: tuple[int, ...] = (1, 2)) -> None:
     if len(in_shape) - 1 not in nd:
         want = " or ".join({1: "C x L", 2: "C x H x W"}[d] for d in nd)
+        hint = ""
+        if len(in_shape) in nd:  # the channels left out: a grey picture or a single signal
+            hint = f"; one channel of {_shape(in_shape)} is written 1x{_shape(in_shape)}"
         raise LayerFitError(
-            f"{format_layer(layer)} needs a {want} input, but receives {_shape(in_shape)}"
+            f"{format_layer(layer)} needs a {want} input, but receives {_shape(in_shape)}{hint}"
         )
 
 
@@ -425,7 +428,9 @@ def analyze(
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
-    """``"3x32x32"`` -> (3, 32, 32); also accepts commas and spaces."""
+    """``"3x32x32"`` -> (3, 32, 32); also accepts commas and spaces, and a tuple's or list's
+    brackets (``"(3, 32, 32)"``, as PyTorch prints a shape)."""
+    text = text.strip().removeprefix("torch.Size(").strip("()[] ")
     parts = [p for p in text.lower().replace(",", "x").replace(" ", "x").split("x") if p]
     try:
         shape = tuple(int(p) for p in parts)

@@ -13,8 +13,11 @@ FORMATS = ("table", "md", "csv", "json", "html")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "model",
-        help="a zoo model name (see `convlens zoo`), a spec such as conv5x5x6-pool2-fc10, or your "
-        "own nn.Module as FILE.py:NAME or module:NAME",
+        nargs="+",
+        metavar="MODEL",
+        help="a zoo model name (see `convlens zoo`), a spec such as conv5x5x6-pool2-fc10 (its "
+        "layers may also come as separate words), or your own nn.Module as FILE.py:NAME or "
+        "module:NAME",
     )
     parser.add_argument("--kwargs", help="FILE.py:NAME models: JSON keyword arguments, e.g. "
                         "'{\"num_classes\": 10}'")  # fmt: skip
@@ -99,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         if read.note:
             print(read.note, file=sys.stderr)
         shape = read.shape
-    model, shape = resolve_model(args.model, shape, args.num_classes, args.kwargs)
+    model, shape = resolve_model("-".join(args.model), shape, args.num_classes, args.kwargs)
     # the activation default applies to specs only; a module is summarised as it is
     activation = None if args.no_activation else "relu"
     summary = summarize(model, shape, strict=args.strict, activation=activation)
