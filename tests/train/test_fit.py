@@ -28,6 +28,39 @@ def test_overfits_a_tiny_batch_of_random_labels():
     assert history.records[-1]["loss"] < history.records[0]["loss"] / 10
 
 
+@pytest.mark.parametrize(
+    ("spec", "gives"),
+    [("conv3x3x4-pool2-fc2", "it gives 2 (a spec ends with fc3)"),
+     ("conv3x3x4-pool2", "it gives outputs of shape (4, 5, 5) (a spec ends with fc3)")],
+)  # fmt: skip
+def test_a_model_with_another_number_of_outputs_is_refused_before_any_file(tmp_path, spec, gives):
+    data = image_data(n=16, classes=3)  # 1x12x12: conv3x3 -> 10x10, pool2 -> 5x5
+    model = build_model(spec, data.in_shape)
+    with pytest.raises(ConfigError) as err:
+        fit(model, data, TrainConfig(epochs=1, **FLOAT32), run_dir=tmp_path / "run")
+    assert (
+        str(err.value)
+        == f"'noise' has 3 classes, so the model needs 3 outputs per example, but {gives}."
+    )
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_softmax_before_the_cross_entropy_is_pointed_out(capsys):
+    data = image_data(n=16, classes=3)
+    for spec, said in (("conv3x3x4-pool2-fc3-softmax", True), ("conv3x3x4-pool2-fc3", False)):
+        model = build_model(spec, data.in_shape)
+        fit(model, data, TrainConfig(epochs=1, **{**FLOAT32, "verbose": 2}))
+        err = capsys.readouterr().err
+        assert ("note: the model's outputs are already probabilities" in err) == said, spec
+    # more outputs than classes trains (the extra ones are never a target), and is said
+    fit(build_model("conv3x3x4-pool2-fc5", data.in_shape), data,
+        TrainConfig(epochs=1, **{**FLOAT32, "verbose": 2}))  # fmt: skip
+    assert (
+        "note: the model has 5 outputs and 'noise' 3 classes: outputs 3 to 4 never get a target"
+        in capsys.readouterr().err
+    )
+
+
 def test_history_has_one_record_per_epoch_and_a_val_score():
     data = sequence_data()
     model = build_model("conv1d5x8-pool2-fc2", data.in_shape)

@@ -129,6 +129,8 @@ def _train(run: Run) -> History:
         run.board = TensorBoardLog(run.run_path)
     ranks = f" x {world.world_size} processes" if world.is_distributed else ""
     notes = winograd_note(run.history.winograd) + stem_note(run.history.stem)
+    for note in run.notes:
+        display.message(f"note: {note}")
     display.message(
         f"training on {run.hw.describe()}{ranks}{notes}: {len(run.x):,} examples, "
         f"{run.total_steps:,} steps"
@@ -188,7 +190,7 @@ def _prepare(
     batch_size = min(config.batch_size, len(x))
     local = distributed.local_batch_size(batch_size, world)  # batch_size is global: W shards
     net, fused = _place(model, hw, config, (local, *data.in_shape))
-    _check_task(model, config, hw, x, (data, val, test))
+    notes = _check_task(model, config, hw, x, (data, val, test))
     steps_per_epoch, total_steps = schedule_steps(config, len(x))  # as --resume counts them
     optimizer = make_optimizer(model, config)
     scaler = torch.amp.GradScaler(hw.device.type) if hw.precision == "float16" else None
@@ -207,7 +209,7 @@ def _prepare(
         hooks=hooks,
         run_path=run_path, augment=_augmenter(config),
         flips=alternating_flips(len(x), config.seed).to(hw.device) if config.alternate_flip else None,
-        flops_per_example=training_flops(model, tuple(data.in_shape)),
+        flops_per_example=training_flops(model, tuple(data.in_shape)), notes=notes,
     )  # fmt: skip
     if run_path is not None:
         _open_run_dir(run, resume)
@@ -269,9 +271,11 @@ def _stem_table(
 
 def _check_task(
     model: nn.Module, config: TrainConfig, hw: Hardware, x: torch.Tensor, datas: tuple[Any, ...]
-) -> None:
-    """Refuse data of the other task, and a regression model with the wrong number of outputs
-    (found by one forward pass of one training example in eval mode, before any training)."""
+) -> list[str]:
+    """Refuse data of the other task, and a model with the wrong number of outputs (found by one
+    forward pass of two training examples in eval mode, before any training); a note when a
+    classifier's outputs are already probabilities, which the cross-entropy would take as
+    logits."""
     for d in (d for d in datas if d is not None):
         if getattr(d, "task", "classification") == config.task:
             continue
@@ -284,10 +288,31 @@ def _check_task(
             f"{d.name!r} ({d.split}) holds float regression targets; train it with "
             "task='regression'."
         )
+    with eval_mode(model), torch.no_grad(), hw.autocast():
+        out = model(x[:2]).float()
     if config.task == "regression":
-        with eval_mode(model), torch.no_grad(), hw.autocast():
-            out = model(x[:1])
         outputs_for_targets(out, datas[0].y[:1])
+        return []
+    k = datas[0].num_classes
+    if out.dim() != 2 or out.shape[1] < k:
+        have = f"{out.shape[1]}" if out.dim() == 2 else f"outputs of shape {tuple(out.shape[1:])}"
+        raise ConfigError(
+            f"{datas[0].name!r} has {k} classes, so the model needs {k} outputs per example, but "
+            f"it gives {have} (a spec ends with fc{k})."
+        )
+    notes = []
+    if out.shape[1] > k:
+        notes.append(
+            f"the model has {out.shape[1]} outputs and {datas[0].name!r} {k} classes: outputs "
+            f"{k} to {out.shape[1] - 1} never get a target (a spec for this data ends with fc{k})"
+        )
+    if bool((out >= 0).all()) and torch.allclose(out.sum(1), torch.ones(len(out)), atol=2e-2):
+        notes.append(
+            "the model's outputs are already probabilities (a softmax at its end); the "
+            "cross-entropy loss applies its own softmax, so training is slowed: drop the last "
+            "softmax and the outputs are logits"
+        )
+    return notes
 
 
 def _augmenter(

@@ -175,6 +175,7 @@ class Run:
     final_val_logits: torch.Tensor | None = None
     display: ProgressDisplay | None = None
     board: Any = None  # TensorBoardLog, written by rank 0 only
+    notes: list[str] = field(default_factory=list)  # said once as training starts
 
     @property
     def num_epochs(self) -> int:
