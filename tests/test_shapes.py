@@ -67,7 +67,14 @@ def test_a_spec_in_words_and_a_picture_without_its_channel(capsys):
     # 28x28 for a 2-D conv: the error says how one channel is written
     assert main(["summary", "conv3x3x8-fc10", "--input", "28x28"]) == 2
     err = capsys.readouterr().err
-    assert err.strip().endswith("but receives 28x28; one channel of 28x28 is written 1x28x28")
+    assert err.strip().endswith(
+        "but receives 28x28; 1-D inputs take conv1d layers (conv1d3x8), and a grey 28x28 picture "
+        "is written 1x28x28"
+    )
+    assert main(["summary", "conv1d3x8-fc10", "--input", "40"]) == 2
+    assert capsys.readouterr().err.strip().endswith("one signal of length 40 is written 1x40")
+    assert main(["summary", "conv1d3x8-fc10", "--input", "1x8x8"]) == 2
+    assert capsys.readouterr().err.strip().endswith("pictures take 2-D convolutions (conv3x3x8)")
 
 
 def test_arith_reads_the_layer_as_a_spec_token(capsys):

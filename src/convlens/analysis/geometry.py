@@ -229,8 +229,15 @@ def _needs_maps(layer: Layer, in_shape: tuple[int, ...], nd: tuple[int, ...] = (
     if len(in_shape) - 1 not in nd:
         want = " or ".join({1: "C x L", 2: "C x H x W"}[d] for d in nd)
         hint = ""
-        if len(in_shape) in nd:  # the channels left out: a grey picture or a single signal
-            hint = f"; one channel of {_shape(in_shape)} is written 1x{_shape(in_shape)}"
+        if nd == (2,) and len(in_shape) == 2:  # a 1-D signal, or a picture without its channel
+            hint = (
+                f"; 1-D inputs take conv1d layers (conv1d3x8), and a grey {_shape(in_shape)} "
+                f"picture is written 1x{_shape(in_shape)}"
+            )
+        elif nd == (1,) and len(in_shape) == 1:
+            hint = f"; one signal of length {in_shape[0]} is written 1x{in_shape[0]}"
+        elif nd == (1,) and len(in_shape) == 3:
+            hint = "; pictures take 2-D convolutions (conv3x3x8)"
         raise LayerFitError(
             f"{format_layer(layer)} needs a {want} input, but receives {_shape(in_shape)}{hint}"
         )
