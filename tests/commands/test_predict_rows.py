@@ -104,3 +104,14 @@ def test_bad_tables_are_one_sentence(tmp_path, capsys, files, message):
     code, out, err = _run(capsys, ckpt, *[str(tmp_path / f) for f in files])
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and message in err, err
+
+
+def test_a_zoo_model_without_weights_is_said_to_guess(tmp_path, capsys):
+    picture = tmp_path / "digit.png"
+    Image.new("L", (32, 32)).save(picture)
+    code, out, err = _run(capsys, "lenet5", str(picture), "--top-k", "1")
+    assert code == 0
+    assert "note: lenet5 has its random initial weights (no --weights file)" in err
+    assert out.startswith(f"{picture}: ")
+    code, _, err = _run(capsys, _checkpoint(tmp_path), str(tmp_path / "none.csv"))
+    assert "random initial weights" not in err  # a checkpoint holds trained weights

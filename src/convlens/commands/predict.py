@@ -200,6 +200,14 @@ def run(args: argparse.Namespace) -> int:
     ckpt = open_model(
         args.checkpoint, weights=args.weights, kwargs=args.kwargs, imagenet=args.imagenet
     )
+    if ckpt.meta.get("kind") == "zoo" and not args.weights:
+        import sys
+
+        print(
+            f"note: {args.checkpoint} has its random initial weights (no --weights file), so its "
+            "predictions are chance",
+            file=sys.stderr,
+        )
     tables = [f.lower().endswith(TABLE_SUFFIXES) for f in args.files]
     if any(tables) and not all(tables):
         raise ConfigError("give images or .csv / .npz files of examples, not both in one command.")
