@@ -66,6 +66,16 @@ def test_train_refuses_to_write_over_an_existing_run(run, capsys):
     assert (run / "metrics.jsonl").read_text() == before  # nothing was touched
 
 
+def test_a_file_given_as_the_run_folder_is_refused(tmp_path, capsys):
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine")
+    assert _train(taken, "--epochs", "1") == 2
+    assert _one_error(capsys) == (
+        f"convlens train: error: --out {str(taken)!r} is a file; --out names the run's folder."
+    )
+    assert taken.read_text() == "mine"
+
+
 def test_overwrite_replaces_the_old_run_entirely(run, capsys):
     (run / "report.html").write_text("the old run's page")
     assert _train(run, "--epochs", "1", "--overwrite") == 0

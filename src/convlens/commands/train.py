@@ -275,6 +275,8 @@ def _run_dir(args: argparse.Namespace, config: TrainConfig) -> Path:
         # the default name holds the time: rank 0's name is everyone's
         return Path(broadcast_text(str(_default_out(config))))
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {args.out!r} is a file; --out names the run's folder.")
     refusal = "" if args.resume or args.overwrite or not run_files(out) else _taken(out)
     # every rank acts on what rank 0 found, before rank 0 writes the run's first file
     refusal = broadcast_text(refusal)
