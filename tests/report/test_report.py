@@ -136,3 +136,35 @@ def test_report_of_a_1d_signal_model(tmp_path):
     words = " ".join(c.text)
     assert "Attributions" in words and "Feature maps" in words and "conv1d" in words
     assert len(c.images) >= 6  # confusion, 2 filters, maps, 2 attributions (+ mistakes)
+
+
+def test_report_of_a_model_built_from_a_class_of_ones_own(tmp_path):
+    import torch
+    from torch import nn
+
+    from convlens.data import TensorData
+    from convlens.train import save_checkpoint
+
+    class Net(nn.Module):  # a class the checkpoint cannot name
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 4, 3)
+            self.fc = nn.Linear(4 * 6 * 6, 2)
+
+        def forward(self, x):
+            return self.fc(torch.relu(self.conv(x)).flatten(1))
+
+    gen = torch.Generator().manual_seed(0)
+    data = TensorData(
+        name="pics", split="test", x=torch.randint(0, 256, (20, 1, 8, 8), generator=gen,
+        dtype=torch.uint8), y=torch.arange(20) % 2, classes=("a", "b"), mean=(0.5,), std=(0.3,),
+    )  # fmt: skip
+    trained = Net()
+    save_checkpoint(tmp_path / "last", trained, data=data, epoch=1)
+    with pytest.raises(CheckpointError, match=r"write_report\(run, model=model\)"):
+        write_report(tmp_path, data=data)
+    mine = Net()  # other weights than the checkpoint's: the report loads the checkpoint's
+    before = {k: v.clone() for k, v in mine.state_dict().items()}
+    page = write_report(tmp_path, data=data, examples=1, model=mine).read_text(encoding="utf-8")
+    assert ": Net on pics" in page and "confusion matrix" in page
+    assert all(torch.equal(v, before[k]) for k, v in mine.state_dict().items())  # left alone

@@ -10,6 +10,7 @@ instead of accuracy, confusion, attributions and mistakes.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 from pathlib import Path
@@ -34,12 +35,12 @@ from convlens.report.html import (
 MAX_EVAL = 10_000  # test examples scored for the accuracy, confusion matrix and mistakes
 
 
-def _checkpoint(run: Path):
+def _checkpoint(run: Path, model: Any = None):
     from convlens.train import load_checkpoint
 
     for stem in ("best", "last"):
         if (run / f"{stem}.json").is_file():
-            return load_checkpoint(run / stem)
+            return load_checkpoint(run / stem, model)
     raise CheckpointError(
         f"run directory {str(run)!r} holds no checkpoint (best.json or last.json); train into it first"
     )
@@ -296,14 +297,17 @@ def _mistakes_section(test: _Test, probs: torch.Tensor) -> str:
     )
 
 
-def build_report(run_dir: str | Path, *, data: Any = None, examples: int = 3) -> str:
+def build_report(
+    run_dir: str | Path, *, data: Any = None, examples: int = 3, model: Any = None
+) -> str:
     """The report page of a run as an HTML string (see ``write_report``)."""
     run = Path(run_dir)
     if not run.is_dir():
         raise ConfigError(
             f"run directory {str(run)!r} does not exist; give the folder that `convlens train` wrote"
         )
-    ckpt = _checkpoint(run)
+    # the caller's module stays as it is: the checkpoint's weights go into a copy
+    ckpt = _checkpoint(run, copy.deepcopy(model) if model is not None else None)
     model = ckpt.model.eval()
     in_shape = tuple(ckpt.in_shape) or tuple(data.in_shape if data is not None else ())
     sections = [
@@ -338,11 +342,16 @@ def build_report(run_dir: str | Path, *, data: Any = None, examples: int = 3) ->
     return render_page("convlens run report", sections, subtitle=subtitle)
 
 
-def write_report(run_dir: str | Path, *, data: Any = None, examples: int = 3) -> Path:
+def write_report(
+    run_dir: str | Path, *, data: Any = None, examples: int = 3, model: Any = None
+) -> Path:
     """Write ``RUN_DIR/report.html`` (atomically) and return its path.
 
     ``data`` is the test ``TensorData``; by default the test split of the data set named in the
-    checkpoint is loaded.
+    checkpoint is loaded. ``model`` is a module of the run's architecture, a copy of which gets
+    the checkpoint's weights: needed for a network built in Python from a
+    class of one's own, which the checkpoint cannot rebuild by itself (specs, zoo models and
+    ``FILE.py:NAME`` models it rebuilds).
     """
-    page = build_report(run_dir, data=data, examples=examples)
+    page = build_report(run_dir, data=data, examples=examples, model=model)
     return write_html(Path(run_dir) / "report.html", page)

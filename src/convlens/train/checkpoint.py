@@ -153,7 +153,10 @@ def rebuild_model(meta: Mapping[str, Any]) -> nn.Module:
 
         return rebuild_user_model(meta)
     raise CheckpointError(
-        "this checkpoint does not say how to build its model; pass the model: load_checkpoint(path, model)."
+        "this checkpoint's model was built in Python from a class it cannot name, so it cannot "
+        "rebuild it: pass a model of that class, load_checkpoint(path, model) or "
+        "write_report(run, model=model), or train it as FILE.py:NAME, which the command line "
+        "rebuilds."
     )
 
 
