@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
@@ -59,6 +60,40 @@ def test_a_softmax_before_the_cross_entropy_is_pointed_out(capsys):
         "note: the model has 5 outputs and 'noise' 3 classes: outputs 3 to 4 never get a target"
         in capsys.readouterr().err
     )
+
+
+def test_an_x_y_pair_trains_as_given_and_the_model_then_takes_the_same_x():
+    torch.manual_seed(0)
+    x = torch.randn(256, 4)
+    y = (x[:, 0] > 0).long()  # one feature decides: a linear layer learns it
+    model = build_model("fc2", (4,))
+    history = fit(model, (x, y), TrainConfig(epochs=30, batch_size=32, **FLOAT32), val=(x, y))
+    assert history["val_acc"][-1] > 0.9
+    scored = evaluate(model, (x.numpy(), y.numpy()), TrainConfig(**FLOAT32))["acc"]
+    with torch.no_grad():  # no normalisation was added: the raw x gives the same answers
+        direct = (model(x).argmax(1) == y).float().mean().item()
+    assert scored == pytest.approx(direct)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ((torch.zeros(4, 2),), "a TensorData (load_dataset, from_arrays) or an (x, y) pair"),
+        ((torch.zeros(4, 2), torch.zeros(3)), "got x (4, 2) and y (3,)"),
+        ((torch.zeros(4, 2), torch.tensor([0.5, 1, 0, 1])), "y holds fractions"),
+        ((torch.zeros(4, 2), torch.tensor([0, -1, 0, 1])), "one class index (0, 1, 2, ...)"),
+    ],
+)
+def test_a_bad_pair_is_one_sentence(data, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        fit(build_model("fc2", (2,)), data, TrainConfig(epochs=1, **FLOAT32))
+
+
+def test_a_data_set_name_is_loaded():
+    model = build_model("conv3x3x4-pool2-fc10", (1, 8, 8))
+    history = fit(model, "digits", TrainConfig(epochs=1, **FLOAT32), val="digits")
+    assert history.records[0]["step"] == 1442 // 128  # the train split: 1,442 examples
+    assert evaluate(model, "digits", TrainConfig(**FLOAT32))["n"] == 355  # the test split
 
 
 def test_history_has_one_record_per_epoch_and_a_val_score():

@@ -99,6 +99,54 @@ class TensorData:
         return data_html(self)
 
 
+def as_data(value: Any, task: str = "classification", split: str = "train") -> Any:
+    """``value`` as fit and evaluate take data: a TensorData as it is; a data set's name or a path
+    (``load_dataset``: the train split for training, the test split for val and test); or an
+    ``(x, y)`` pair of tensors or arrays in the model's own layout, used as given (no
+    normalisation: the trained model then takes the same x directly), y class indices (or, for
+    ``task="regression"``, float targets)."""
+    if value is None or hasattr(value, "float_x"):
+        return value
+    from pathlib import Path
+
+    from convlens.errors import ConfigError
+
+    if isinstance(value, str | Path):  # a data set's name or the path of one's own
+        from convlens.data.catalog import load_dataset
+
+        read: dict[str, Any] = {"task": "regression"} if task == "regression" else {}
+        return load_dataset(value, "train" if split == "train" else "test", **read)
+
+    if not (isinstance(value, tuple | list) and len(value) == 2):
+        raise ConfigError(
+            f"data must be a TensorData (load_dataset, from_arrays) or an (x, y) pair, not a "
+            f"{type(value).__name__}."
+        )
+    x, y = (torch.as_tensor(np.asarray(v) if not torch.is_tensor(v) else v) for v in value)
+    if x.dim() < 2 or y.dim() not in (1, 2) or len(x) != len(y):
+        raise ConfigError(
+            f"an (x, y) pair needs x of shape (N, ...) and y of N labels; got x "
+            f"{tuple(x.shape)} and y {tuple(y.shape)}."
+        )
+    if x.dtype != torch.uint8:
+        x = x.float()
+    classes: tuple[str, ...] = ()
+    if task == "regression":
+        y = y.float()
+    else:
+        if y.is_floating_point() and not bool((y == y.round()).all()):
+            raise ConfigError(
+                "y holds fractions; class labels are whole numbers (for float targets train with "
+                "task='regression')."
+            )
+        y = y.long()
+        if y.dim() != 1 or int(y.min()) < 0:
+            raise ConfigError("y must hold one class index (0, 1, 2, ...) per example.")
+        classes = tuple(str(i) for i in range(int(y.max()) + 1))
+    channels = int(x.shape[1])
+    return TensorData("arrays", split, x, y, classes, (0.0,) * channels, (1.0,) * channels)
+
+
 def _histogram(channel: np.ndarray) -> np.ndarray:
     """Counts of the 256 byte values.
 

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from convlens.data.tensors import as_data
 from convlens.errors import ConfigError
 from convlens.torchutil import eval_mode
 from convlens.train.config import TrainConfig
@@ -107,10 +108,11 @@ def evaluate(
     full: bool = True,
     hardware: Hardware | None = None,
 ) -> dict[str, Any]:
-    """Loss and accuracy of ``model`` on a TensorData; with ``full``, per-class accuracy and the
+    """Loss and accuracy of ``model`` on a TensorData (or an ``(x, y)`` pair); with ``full``, per-class accuracy and the
     confusion matrix too. For regression data: ``{"loss", "rmse", "n"}``, the loss being the mean
     squared error. The model moves to the device that ``config`` picks."""
     config = config or TrainConfig(verbose=0)
+    data = as_data(data, config.task, "test")
     logits = scored_logits(model, data.float_x(), config, hardware=hardware)
     return metrics_from_logits(logits, data.y, data.num_classes, full=full)
 

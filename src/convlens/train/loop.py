@@ -46,6 +46,7 @@ from convlens.data.augment import (
     mirrored_in,
     random_mirror,
 )
+from convlens.data.tensors import as_data
 from convlens.errors import ConfigError, TrainingError
 from convlens.fileio import atomic_write_text
 from convlens.torchutil import eval_mode
@@ -99,7 +100,8 @@ def fit(
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     control: TrainControl | None = None,
 ) -> History:
-    """Train ``model`` on ``data`` (a TensorData) and return its History.
+    """Train ``model`` on ``data`` (a TensorData, or an ``(x, y)`` pair used as given) and return
+    its History.
 
     ``val`` is evaluated every ``config.eval_every`` epochs and picks the best checkpoint; ``test``
     is evaluated once at the end. With ``run_dir`` the run writes its checkpoints and metrics there,
@@ -108,9 +110,12 @@ def fit(
     ``TrainControl``) pauses, resumes, stops or re-rates the run from another thread.
     """
     previous = torch.are_deterministic_algorithms_enabled()
+    config = config or TrainConfig()
+    data, val, test = (as_data(d, config.task, split) for d, split in
+                       ((data, "train"), (val, "val"), (test, "test")))  # fmt: skip
     try:
         hooks = Hooks(on_step, on_epoch, control)
-        run = _prepare(model, data, config or TrainConfig(), val, test, run_dir, resume, hooks)
+        run = _prepare(model, data, config, val, test, run_dir, resume, hooks)
         return _train(run)
     finally:
         # the setting is global; leave it as found (and set it only on a change: the call imports
