@@ -53,3 +53,21 @@ def test_rows_of_features_and_a_missing_path_are_one_sentence(tmp_path, capsys):
         run_experiment("fc-vs-cnn", data=str(path), quick=True, seeds=1)
     assert main(["experiment", "fc-vs-cnn", "--data", str(tmp_path / "none"), "--quick"]) == 2
     assert "give the path of your own images" in capsys.readouterr().err
+
+
+def test_the_reading_flags_size_the_folder_and_are_in_the_command_to_repeat(tmp_path, capsys):
+    pics = _folder(tmp_path / "pics", n=8, side=16)
+    Image.new("L", (20, 12)).save(pics / "dark" / "odd.png")  # another size: needs --size
+    (pics / "light" / "notes.png").write_text("no picture")  # unreadable: needs --skip-bad
+    argv = ["experiment", "fc-vs-cnn", "--data", str(pics), "--quick", "--seeds", "1", "--quiet",
+            "--out", str(tmp_path / "out")]  # fmt: skip
+    assert main(argv) == 2
+    capsys.readouterr()
+    assert main([*argv, "--size", "8x8", "--skip-bad"]) == 0
+    out = capsys.readouterr().out
+    assert "--size 8x8 --skip-bad" in out  # the reproduce line
+    # 8x8 pictures: two 2x2 poolings leave 2x2x32 = 128 inputs to fc 2
+    assert "conv5x5x16p2-pool2-conv5x5x32p2-pool2-fc2" in out
+    assert f"{(25 + 1) * 16 + (25 * 16 + 1) * 32 + 128 * 2 + 2:,}" in out
+    assert main(["experiment", "receptive-field", "--size", "8x8"]) == 2
+    assert "only fc-vs-cnn takes" in capsys.readouterr().err

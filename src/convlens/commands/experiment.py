@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from convlens.commands._data_args import add_data_arguments, check_options, data_options
+
 # flag -> experiment keyword; a flag is passed only when given, and only to experiments that take it
 _FLAGS = {"seeds": "seeds", "quick": "quick", "epochs": "epochs", "data": "data",
           "max_shift": "max_shift", "counts_only": "counts_only", "untrained": "trained"}  # fmt: skip
@@ -42,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="equivariance: skip training the classifiers (random networks only)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_data_arguments(parser)
 
 
 def _command_line(args: argparse.Namespace) -> str:
@@ -54,6 +57,9 @@ def _command_line(args: argparse.Namespace) -> str:
         option = "--" + flag.replace("_", "-")
         parts.append(option if isinstance(value, bool) else f"{option} {value:g}"
                      if isinstance(value, float) else f"{option} {value}")  # fmt: skip
+    for key, value in data_options(args).items():  # how one's own data was read
+        option = "--" + key.replace("_", "-")
+        parts.append(option if value is True else f"{option} {value}")
     return " ".join(parts)
 
 
@@ -80,6 +86,15 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"experiment {args.name!r} takes no {option}; it takes: "
                               + ", ".join("--" + f.replace("_", "-") for f, k in _FLAGS.items() if k in known))  # fmt: skip
         options[key] = value
+    read = data_options(args)
+    if read:
+        if "data_options" not in known or not args.data:
+            flag = "--" + next(iter(read)).replace("_", "-")
+            raise ConfigError(
+                f"{flag} reads your own data, which only fc-vs-cnn takes (--data PATH)."
+            )
+        check_options(args.data, read)
+        options["data_options"] = read
     if "verbose" in known and not args.quiet:
         options["verbose"] = 1
     if "announce" in known and not args.quiet:

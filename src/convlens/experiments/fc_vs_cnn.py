@@ -71,7 +71,7 @@ REFERENCES: dict[tuple[str, bool], tuple[Reference, ...]] = {
 }
 
 
-def _load(data: str, shuffled: bool) -> tuple[Any, Any]:
+def _load(data: str, shuffled: bool, options: dict[str, Any] | None = None) -> tuple[Any, Any]:
     from pathlib import Path
 
     from convlens.data import load_dataset
@@ -85,7 +85,8 @@ def _load(data: str, shuffled: bool) -> tuple[Any, Any]:
         raise ConfigError("the shuffled-positions variant exists for mnist1d only")
     if shuffled:
         return load_dataset(data, "train", shuffle=True), load_dataset(data, "test", shuffle=True)
-    return load_dataset(data, "train"), load_dataset(data, "test")
+    read = dict(options or {})  # how one's own data is read (size=, skip_bad=, ...)
+    return load_dataset(data, "train", **read), load_dataset(data, "test", **read)
 
 
 def _recipe(data: str, quick: bool, epochs: float | None) -> Recipe:
@@ -129,11 +130,13 @@ def train_comparison(
     verbose: int = 0,
     announce: Callable[[str], None] | None = None,
     keep: bool = False,
+    data_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Train the comparison's networks; the raw numbers behind ``fc_vs_cnn`` and ``shuffled``."""
+    """Train the comparison's networks; the raw numbers behind ``fc_vs_cnn`` and ``shuffled``.
+    ``data_options`` say how the user's own data is read (``load_dataset``'s options)."""
     if seeds < 1:
         raise ConfigError(f"seeds must be at least 1, not {seeds}")
-    train, test = _load(data, shuffled)
+    train, test = _load(data, shuffled, data_options)
     recipe = _recipe(data, quick, epochs)
     chosen = nets or NETS.get(data) or nets_for(tuple(train.in_shape), train.num_classes)
     results = compare(
@@ -272,11 +275,14 @@ def _findings(nets: dict[str, Any], shuffled: bool, several: bool) -> tuple[str,
 def fc_vs_cnn(
     *, data: str = "mnist1d", seeds: int = 3, quick: bool = False, epochs: float | None = None,
     verbose: int = 0, announce: Callable[[str], None] | None = None,
+    data_options: dict[str, Any] | None = None,
 ) -> ExperimentResult:  # fmt: skip
-    """CNNs against MLPs of comparable and larger size: train/test accuracy over seeds."""
+    """CNNs against MLPs of comparable and larger size: train/test accuracy over seeds;
+    ``data_options`` read one's own data (``size="32x32"``, ``skip_bad=True``, ...)."""
     raw = train_comparison(
-        data, seeds=seeds, quick=quick, epochs=epochs, verbose=verbose, announce=announce
-    )
+        data, seeds=seeds, quick=quick, epochs=epochs, verbose=verbose, announce=announce,
+        data_options=data_options,
+    )  # fmt: skip
     return result_from(raw, quick=quick)
 
 
