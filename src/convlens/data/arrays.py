@@ -320,21 +320,29 @@ def raw_from_arrays(
     return Raw((xs[0], labels[0]), test, names, (note,) if note else (), task)
 
 
-def read_npz(path: Any, task: str = "classification") -> Raw:
-    """An ``.npz`` with x_train, y_train and optionally x_test, y_test and class_names (none
-    for ``task="regression"``, whose y arrays are float targets)."""
-    from pathlib import Path
-
-    path = Path(path)
+def npz_arrays(path: Any) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz``, read without unpickling; a file that cannot be read is named
+    in one sentence."""
     try:
         with np.load(path, allow_pickle=False) as stored:
-            arrays = {k: stored[k] for k in stored.files}
+            return {k: stored[k] for k in stored.files}
+    except FileNotFoundError:
+        raise DataError(f"{path} does not exist") from None
     except ValueError as err:
         raise DataError(
             f"{path} cannot be read without unpickling ({err}); store plain number or string arrays"
         ) from None
     except OSError as err:
         raise DataError(f"{path} is not a readable .npz file ({err})") from None
+
+
+def read_npz(path: Any, task: str = "classification") -> Raw:
+    """An ``.npz`` with x_train, y_train and optionally x_test, y_test and class_names (none
+    for ``task="regression"``, whose y arrays are float targets)."""
+    from pathlib import Path
+
+    path = Path(path)
+    arrays = npz_arrays(path)
     if "x_train" not in arrays and "x" in arrays:  # one x, y pair: the test split is held out
         arrays["x_train"], arrays["y_train"] = arrays.pop("x"), arrays.pop("y", None)
     for key in ("x_train", "y_train"):
@@ -361,17 +369,7 @@ def read_npz_inputs(path: Any, in_shape: tuple[int, ...]) -> tuple[np.ndarray, n
     from pathlib import Path
 
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as stored:
-            arrays = {k: stored[k] for k in stored.files}
-    except FileNotFoundError:
-        raise DataError(f"{path} does not exist") from None
-    except ValueError as err:
-        raise DataError(
-            f"{path} cannot be read without unpickling ({err}); store plain number arrays"
-        ) from None
-    except OSError as err:
-        raise DataError(f"{path} is not a readable .npz file ({err})") from None
+    arrays = npz_arrays(path)
     key = next((k for k in ("x", "x_test") if k in arrays), None)
     if key is None and len(arrays) == 1:
         key = next(iter(arrays))
