@@ -320,7 +320,7 @@ def raw_from_arrays(
     return Raw((xs[0], labels[0]), test, names, (note,) if note else (), task)
 
 
-def npz_arrays(path: Any) -> dict[str, np.ndarray]:
+def npz_arrays(path: Any) -> dict[str, Any]:
     """Every array of an ``.npz``, read without unpickling; a file that cannot be read is named
     in one sentence."""
     try:
