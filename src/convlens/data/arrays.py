@@ -370,7 +370,7 @@ def read_npz_inputs(path: Any, in_shape: tuple[int, ...]) -> tuple[np.ndarray, n
 
     path = Path(path)
     arrays = npz_arrays(path)
-    key = next((k for k in ("x", "x_test") if k in arrays), None)
+    key: str | None = next((k for k in ("x", "x_test") if k in arrays), None)
     if key is None and len(arrays) == 1:
         key = next(iter(arrays))
     if key is None:
