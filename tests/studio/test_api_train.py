@@ -176,3 +176,15 @@ def test_without_its_flags_the_folder_fails_and_leaves_no_empty_run(tmp_path):
     errors = [data["error"] for name, data in stream if name == "error"]
     assert len(errors) == 1 and "notes.png is not an image Pillow can read" in errors[0]
     assert not (tmp_path / "runs" / started["run"]).exists()
+
+
+def test_a_remark_about_the_model_reaches_the_page(tmp_path):
+    data = synthetic_npz(tmp_path / "halves.npz")
+    with client(tmp_path / "runs", data=str(data), data_path=data) as c:
+        body = {**TRAIN, "model": SPEC + "-softmax", "epochs": 1, "data": str(data)}
+        started = c.post("/api/train", json=body).json()
+        stream = events(c, started["run"])
+    notes = [d["text"] for name, d in stream if name == "note"]
+    assert len(notes) == 1 and notes[0].startswith("the model's outputs are already probabilities")
+    names = [name for name, _ in stream]
+    assert names.index("note") < names.index("epoch")  # said as training starts

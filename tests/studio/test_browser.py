@@ -215,10 +215,10 @@ def test_typing_a_spec_fills_the_table_and_a_bad_token_is_underlined(browser, st
     assert console_errors(browser) == []
 
 
-def start_training(driver, epochs, batch_size):
+def start_training(driver, epochs, batch_size, model=DIGITS_SPEC):
     tab(driver, "train")
     replace_text(driver, "train-data", "digits")
-    replace_text(driver, "train-model", DIGITS_SPEC)
+    replace_text(driver, "train-model", model)
     replace_text(driver, "train-input", DIGITS_INPUT)
     replace_text(driver, "train-epochs", str(epochs))
     replace_text(driver, "train-batch", str(batch_size))
@@ -249,6 +249,18 @@ def test_a_short_training_streams_and_the_loss_falls(browser, studio_url, studio
     # an ordinary run directory, listed by the runs table
     assert (studio_runs / run / "metrics.jsonl").is_file()
     wait(browser, lambda d: run in text(d, "runs"))
+    assert console_errors(browser) == []
+
+
+def test_a_remark_about_the_model_is_shown_beside_the_run(browser, studio_url):
+    open_page(browser, studio_url)
+    start_training(browser, epochs=1, batch_size=64, model=DIGITS_SPEC + "-softmax")
+    wait(browser, lambda d: d.find_element(By.ID, "train-notes").is_displayed(),
+         message="no note was shown")  # fmt: skip
+    assert text(browser, "train-notes").startswith(
+        "Note: the model's outputs are already probabilities"
+    )
+    wait(browser, lambda d: text(d, "train-status") == "done", timeout=90)
     assert console_errors(browser) == []
 
 

@@ -328,6 +328,7 @@ def _fit(config: Any, out: Path, send: Any, control: Any, options: dict[str, Any
     return fit(
         model, train, config, val=test, test=test, run_dir=out,
         on_step=on_step, on_epoch=on_epoch, control=control,
+        on_note=lambda text: send("note", {"text": text}),
     )  # fmt: skip
 
 

@@ -99,6 +99,7 @@ def fit(
     on_step: Callable[[StepInfo], None] | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     control: TrainControl | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> History:
     """Train ``model`` on ``data`` (a TensorData, or an ``(x, y)`` pair used as given) and return
     its History.
@@ -106,15 +107,17 @@ def fit(
     ``val`` is evaluated every ``config.eval_every`` epochs and picks the best checkpoint; ``test``
     is evaluated once at the end. With ``run_dir`` the run writes its checkpoints and metrics there,
     and ``resume=True`` continues from its ``state`` files. ``on_step(StepInfo)`` is called after
-    every optimiser step, ``on_epoch(record)`` after each epoch's validation, and ``control`` (a
-    ``TrainControl``) pauses, resumes, stops or re-rates the run from another thread.
+    every optimiser step, ``on_epoch(record)`` after each epoch's validation, ``on_note(text)``
+    with each remark about the model made as training starts (outputs that are already
+    probabilities, more outputs than classes; also printed unless ``verbose=0``), and ``control``
+    (a ``TrainControl``) pauses, resumes, stops or re-rates the run from another thread.
     """
     previous = torch.are_deterministic_algorithms_enabled()
     config = config or TrainConfig()
     data, val, test = (as_data(d, config.task, split) for d, split in
                        ((data, "train"), (val, "val"), (test, "test")))  # fmt: skip
     try:
-        hooks = Hooks(on_step, on_epoch, control)
+        hooks = Hooks(on_step, on_epoch, control, on_note)
         run = _prepare(model, data, config, val, test, run_dir, resume, hooks)
         return _train(run)
     finally:
@@ -136,6 +139,8 @@ def _train(run: Run) -> History:
     notes = winograd_note(run.history.winograd) + stem_note(run.history.stem)
     for note in run.notes:
         display.message(f"note: {note}")
+        if run.hooks.on_note is not None and world.is_main:
+            run.hooks.on_note(note)
     display.message(
         f"training on {run.hw.describe()}{ranks}{notes}: {len(run.x):,} examples, "
         f"{run.total_steps:,} steps"

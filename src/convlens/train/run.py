@@ -136,6 +136,7 @@ class Hooks:
     on_step: Callable[[StepInfo], None] | None = None
     on_epoch: Callable[[dict[str, Any]], None] | None = None
     control: TrainControl | None = None
+    on_note: Callable[[str], None] | None = None  # each remark made as training starts
 
 
 class Stopped(Exception):

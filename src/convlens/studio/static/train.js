@@ -57,6 +57,20 @@ function showError(message) {
   $("train-error").hidden = !message;
 }
 
+// remarks about the model made as training starts (a softmax before the loss, unused outputs)
+function showNote(text) {
+  const notes = $("train-notes");
+  if (!text) {
+    notes.replaceChildren();
+    notes.hidden = true;
+    return;
+  }
+  const line = document.createElement("span");
+  line.textContent = `Note: ${text}.`;
+  notes.append(line, document.createElement("br"));
+  notes.hidden = false;
+}
+
 // Steps are drawn against the step count; epochs at the step where they ended (or, for a run
 // followed from its log alone, against the epoch number).
 function redraw() {
@@ -161,6 +175,7 @@ export async function follow(runId) {
   $("train-run").textContent = runId;
   writeState({ run: runId });
   showError("");
+  showNote("");
   setStatus("connecting");
   try {
     await loadDetail(runId);
@@ -182,6 +197,7 @@ export async function follow(runId) {
     onEpoch(epochRecord(parse(e)));
   });
   stream.addEventListener("state", (e) => setStatus(parse(e).state));
+  stream.addEventListener("note", (e) => showNote(parse(e).text));
   // a failure found once the data is loaded (a model that does not fit it) comes on the stream
   stream.addEventListener("error", (e) => { if (e.data) showError(parse(e).error); });
   stream.addEventListener("done", () => {
