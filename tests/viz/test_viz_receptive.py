@@ -68,3 +68,42 @@ def test_dilated_convolutions_grow_the_field_without_stride():
     # offsets {0, 2, 4} + {0, 2, 4} = {0, 2, 4, 6, 8} per axis: only 5 x 5 of the 9 x 9 pixels
     # are ever seen (the gridding of stacked dilations)
     assert int((erf != 0).sum()) == 25 and bool(erf[5:14:2, 5:14:2].ne(0).all())
+
+
+def test_a_signal_models_field_is_an_interval_drawn_on_the_signal(tmp_path):
+    from convlens.cli import main
+    from convlens.data import TensorData
+    from convlens.train import save_checkpoint
+
+    # conv1d3 p1 -> pool2 -> conv1d3 p1 on length 24: conv2's field is 3 + (3 - 1) * 2 = 8
+    # samples, its units 2 apart; unit 4 is centred at 0 + 4 * 2 + 0.5 = 8.5: samples 5 to 12
+    spec = "conv1d3x4p1-pool2-conv1d3x4p1-fc3"
+    model = build_model(spec, (1, 24))
+    row = summarize(model, (1, 24)).row("conv2")
+    box = field_box(row, (4,))
+    assert box.size == (8,) and (box.lo[0], box.hi[0]) == (5.0, 12.0)
+    gen = torch.Generator().manual_seed(0)
+    data = TensorData("signals", "test", torch.randn(6, 1, 24, generator=gen),
+                      torch.arange(6) % 3, ("a", "b", "c"), (0.0,), (1.0,))  # fmt: skip
+    stem = save_checkpoint(tmp_path / "ck", model, data=data)
+    x = data.x[0]
+    erf = effective_field(model, x, "conv2", (4,))
+    assert erf.shape == (24,)
+    outside = torch.ones(24, dtype=torch.bool)
+    outside[5:13] = False
+    assert float(erf[outside].abs().max()) == 0.0  # nothing reaches past the interval
+    out = tmp_path / "pics"
+    np.savez(tmp_path / "sig.npz", x_train=data.x.numpy(), y_train=data.y.numpy(),
+             x_test=data.x.numpy(), y_test=data.y.numpy())  # fmt: skip
+    argv = ["viz", "rf", str(stem) + ".json", "--layer", "conv2", "--unit", "4", "--out", str(out),
+            "--data", str(tmp_path / "sig.npz")]  # fmt: skip
+    assert main(argv) == 0
+    assert (out / "rf.png").stat().st_size > 0
+
+
+def test_deep_dream_of_a_signal_model_is_one_sentence():
+    from convlens.viz.dream import octave_sizes
+
+    model = build_model("conv1d3x4p1-fc3", (1, 24))
+    with pytest.raises(ConfigError, match=r"Deep Dream needs an image input \(C, H, W\)"):
+        octave_sizes(model, torch.zeros(1, 24), "conv1")

@@ -218,6 +218,10 @@ def octave_sizes(
     "Too small" is found by trying: one forward pass on zeros up to ``layer`` per size, which costs
     less than one step of the ascent and knows every layer type (padding, pooling, dilation).
     """
+    if image.dim() not in (3, 4):
+        raise ConfigError(
+            f"Deep Dream needs an image input (C, H, W), not shape {tuple(image.shape)}"
+        )
     c, h, w = image.shape[-3:]
     sizes = []
     for k in range(max(1, config.octaves)):  # the full size first, then smaller

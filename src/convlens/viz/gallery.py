@@ -192,6 +192,7 @@ def _rf(ctx: _Context, out: Path) -> list[Path]:
         effective_field,
         field_box,
         plot_receptive_field,
+        plot_receptive_field_1d,
     )
 
     name, _ = find_conv(ctx.model, ctx.req.layer, last=True)
@@ -201,9 +202,11 @@ def _rf(ctx: _Context, out: Path) -> list[Path]:
         _note(note)
     box = field_box(row, unit)
     x, caption = ctx.example()
-    if x.dim() != 3:
-        raise ConfigError("drawing a receptive field needs a 2-D image model")
     erf = effective_field(ctx.model, x, name, unit)
+    if x.dim() == 2:  # a 1-D signal (C, L): the field is an interval of positions
+        title = f"{name} unit {unit[0]}: field {box.size[0]} samples ({caption})"
+        fig = plot_receptive_field_1d(x.detach().cpu().numpy(), box, erf, title)
+        return [save_png(fig, out / "rf.png")]
     title = f"{name} unit {unit}: field {box.size[0]}×{box.size[1]} px ({caption})"
     return [save_png(plot_receptive_field(ctx.picture(x), box, erf, title), out / "rf.png")]
 

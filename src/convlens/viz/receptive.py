@@ -34,6 +34,7 @@ __all__ = [
     "effective_field",
     "field_box",
     "plot_receptive_field",
+    "plot_receptive_field_1d",
     "support_box",
 ]
 
@@ -120,4 +121,33 @@ def plot_receptive_field(
                 (x0 - 0.5, y0 - 0.5), x1 - x0 + 1, y1 - y0 + 1, fill=False, color="cyan", lw=1
             )
         )
+    return fig
+
+
+def plot_receptive_field_1d(
+    signal: np.ndarray, box: FieldBox, erf: torch.Tensor | None = None, title: str = ""
+):
+    """A 1-D input (C, L) with the analytic field shaded, above the measured field |∂y/∂x| with
+    the same span: the 1-D form of ``plot_receptive_field`` (an MNIST-1D model's unit)."""
+    signal = np.asarray(signal, dtype=float).reshape(-1, np.asarray(signal).shape[-1])
+    nrows = 2 if erf is not None else 1
+    fig, axes = new_figure(nrows, 1)
+    fig.set_size_inches(6.4, 2.1 * nrows)  # a signal is wide and low
+    lo, hi = box.lo[0], box.hi[0]
+    length = signal.shape[-1]
+    ax = axes[0, 0]
+    for channel in signal:
+        ax.plot(np.arange(length), channel, lw=1.2)
+    ax.axvspan(lo - 0.5, hi + 0.5, color="gold", alpha=0.35, lw=0)
+    ax.set_title(f"analytic field: {box.size[0]} samples, positions {lo:g} to {hi:g}", fontsize=9)
+    ax.set_xlim(min(-0.5, lo - 1), max(length - 0.5, hi + 1))
+    if erf is not None:
+        ax2 = axes[1, 0]
+        ax2.bar(np.arange(length), erf.detach().cpu().numpy().reshape(-1), color="purple")
+        ax2.axvspan(lo - 0.5, hi + 0.5, color="gold", alpha=0.25, lw=0)
+        ax2.set_title("effective field |∂y/∂x|", fontsize=9)
+        ax2.set_xlim(ax.get_xlim())
+        ax2.set_xlabel("input position")
+    if title:
+        suptitle_to_fit(fig, title)
     return fig
