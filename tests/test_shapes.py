@@ -77,6 +77,19 @@ def test_a_spec_in_words_and_a_picture_without_its_channel(capsys):
     assert capsys.readouterr().err.strip().endswith("pictures take 2-D convolutions (conv3x3x8)")
 
 
+def test_summary_of_a_run_directory_or_checkpoint(capsys, tmp_path):
+    from convlens.build import build_model
+    from convlens.train import save_checkpoint
+
+    save_checkpoint(tmp_path / "run" / "best", build_model("conv3x3x4-fc3", (1, 8, 8)))
+    for ref in (tmp_path / "run", tmp_path / "run" / "best.json"):
+        assert main(["summary", str(ref)]) == 0
+        out = capsys.readouterr().out
+        # the network as built (ReLU and flatten written out): conv 3*3*4 + 4, fc 4*6*6*3 + 3
+        assert out.startswith("conv3x3x4-relu-flatten-fc3  (input 1x8x8)")
+        assert "params: 475 (trainable 475)" in out
+
+
 def test_arith_reads_the_layer_as_a_spec_token(capsys):
     # the slide's layer written as the spec writes it: the same 760 parameters
     assert main(["arith", "conv5x5x10p2", "--input", "32x32x3"]) == 0

@@ -366,6 +366,16 @@ def summarize(
     )
 
 
+def _built_spec(model: Any) -> str:
+    """The spec text of a network ``build_model`` made (it keeps its ``Spec``), else ""."""
+    spec = getattr(model, "spec", None)
+    if spec is None:
+        return ""
+    from convlens.spec import format_spec
+
+    return format_spec(spec)
+
+
 def _summarize_module(model: Any, in_shape, *, title: str, strict: bool) -> Summary:
     from convlens.analysis.trace import trace_rows
 
@@ -390,7 +400,10 @@ def _summarize_module(model: Any, in_shape, *, title: str, strict: bool) -> Summ
     return Summary(
         rows=tuple(rows),
         in_shape=shape,
-        title=title or getattr(model, "model_name", None) or type(model).__name__,
+        title=title
+        or getattr(model, "model_name", None)
+        or _built_spec(model)
+        or type(model).__name__,
         total_params=total,
         trainable_params=sum(p.numel() for p in params if p.requires_grad),
         param_bytes=sum(p.numel() * p.element_size() for p in params),

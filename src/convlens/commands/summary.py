@@ -16,8 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         metavar="MODEL",
         help="a zoo model name (see `convlens zoo`), a spec such as conv5x5x6-pool2-fc10 (its "
-        "layers may also come as separate words), or your own nn.Module as FILE.py:NAME or "
-        "module:NAME",
+        "layers may also come as separate words), a run directory or checkpoint NAME.json, or "
+        "your own nn.Module as FILE.py:NAME or module:NAME",
     )
     parser.add_argument("--kwargs", help="FILE.py:NAME models: JSON keyword arguments, e.g. "
                         "'{\"num_classes\": 10}'")  # fmt: skip
@@ -60,6 +60,13 @@ def resolve_model(
     try:  # a spec first: no zoo name parses as one, and a spec's table needs no torch (1.2 s)
         spec = parse_spec(name)
     except SpecError as err:
+        from pathlib import Path
+
+        if Path(name).is_dir() or name.endswith((".json", ".safetensors")):  # a run's model
+            from convlens.train import load_checkpoint
+
+            ckpt = load_checkpoint(name)
+            return ckpt.model, tuple(in_shape or ckpt.in_shape)
         zoo = _zoo_names()
         if name in zoo:
             from convlens.analysis.summary import zoo_model_for_shapes
