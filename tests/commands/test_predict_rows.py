@@ -17,13 +17,13 @@ from convlens.data import TensorData
 from convlens.train import save_checkpoint
 
 
-def _checkpoint(tmp_path, task="classification"):
+def _checkpoint(tmp_path, task="classification", names=("a", "b")):
     model = build_model("fc2", (2,))
     with torch.no_grad():
         model.fc1.weight.copy_(torch.tensor([[1.0, -1.0], [-1.0, 1.0]]))
         model.fc1.bias.zero_()
     y = torch.zeros(4, 2) if task == "regression" else torch.tensor([0, 1, 0, 1])
-    classes = () if task == "regression" else ("a", "b")
+    classes = () if task == "regression" else names
     data = TensorData("rows", "train", torch.zeros(4, 2), y, classes, (0.0, 0.0), (1.0, 1.0))
     return str(save_checkpoint(tmp_path / "ck", model, data=data)) + ".json"
 
@@ -115,3 +115,17 @@ def test_a_zoo_model_without_weights_is_said_to_guess(tmp_path, capsys):
     assert out.startswith(f"{picture}: ")
     code, _, err = _run(capsys, _checkpoint(tmp_path), str(tmp_path / "none.csv"))
     assert "random initial weights" not in err  # a checkpoint holds trained weights
+
+
+def test_numeric_labels_match_their_classes_however_they_are_written(tmp_path, capsys):
+    table = tmp_path / "rows.csv"
+    table.write_text("1,0,0.0\n0,0.5,1.000\n")  # as numpy.savetxt writes labels
+    code, out, err = _run(
+        capsys, _checkpoint(tmp_path, names=("0", "1")), str(table), "--top-k", "1"
+    )
+    assert code == 0, err
+    assert out.splitlines() == [
+        f"{table} line 1: 0 88.1%  (label 0)",
+        f"{table} line 2: 1 73.1%  (label 1)",
+        "accuracy on the 2 labelled examples: 100.00%",
+    ]

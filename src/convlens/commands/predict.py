@@ -158,7 +158,9 @@ def _examples(args: argparse.Namespace, ckpt: Any) -> tuple[Any, list[str], list
             values, found, lines = read_inputs(file, tuple(ckpt.in_shape), label)
             parts.append(torch.from_numpy(values))
             names += [f"{file} line {line}" for line in lines]
-            labels += found if found is not None else [None] * len(lines)
+            labels += (
+                [_cell_label(c, ckpt.classes) for c in found] if found else [None] * len(lines)
+            )
         else:
             array, ys = read_npz_inputs(file, tuple(ckpt.in_shape))
             parts.append(torch.from_numpy(array))
@@ -167,6 +169,24 @@ def _examples(args: argparse.Namespace, ckpt: Any) -> tuple[Any, list[str], list
                 [_label(y, ckpt.classes) for y in ys] if ys is not None else [None] * len(array)
             )
     return torch.cat(parts), names, labels
+
+
+def _cell_label(cell: str, classes: tuple[str, ...]) -> str:
+    """A table's label cell as the class name training gave it: "2.0" is class "2", as training
+    read numeric labels as numbers."""
+    if cell in classes:
+        return cell
+    try:
+        value = float(cell)
+    except ValueError:
+        return cell
+    for name in classes:
+        try:
+            if float(name) == value:
+                return name
+        except ValueError:
+            continue
+    return cell
 
 
 def _label(y: Any, classes: tuple[str, ...]) -> Any:
