@@ -93,3 +93,22 @@ def test_export_pytorch_code_runs_and_matches_the_weights(tmp_path):
     assert model(torch.zeros(1, 1, 28, 28)).shape == (1, 10)
     assert "build_scratch" in numpy.text
     assert report.status_code == 400  # a report needs a trained run
+
+
+def test_a_zoo_run_exports_its_weights_and_says_why_there_is_no_code(tmp_path):
+    from convlens.models import create_model
+    from convlens.train import save_checkpoint
+
+    run = tmp_path / "zoo-run"
+    run.mkdir()
+    (run / "config.json").write_text('{"model": "lenet5"}')
+    save_checkpoint(run / "last", create_model("lenet5"))
+    (run / "metrics.jsonl").write_text("")
+    with client(tmp_path) as c:
+        code = c.post("/api/export", json={"run": "zoo-run", "format": "pytorch"})
+        weights = c.post("/api/export", json={"run": "zoo-run", "format": "safetensors"})
+    assert code.status_code == 400
+    assert code.json()["error"].startswith(
+        "this run's model is a zoo model or a module of your own"
+    )
+    assert weights.status_code == 200 and len(weights.content) > 4 * 61_706  # LeNet-5's floats

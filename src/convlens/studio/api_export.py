@@ -45,7 +45,10 @@ def export(studio: Studio, body: dict[str, Any]) -> tuple[str, str, bytes]:
     # a run's stored spec already has its activations written out: build it as it is
     activation = None if path is not None else "relu"
     if fmt in ("pytorch", "numpy") and spec is None:
-        raise ConfigError("this run trained a zoo model, which has no spec to write as code.")
+        raise ConfigError(
+            "this run's model is a zoo model or a module of your own, not a spec, so there is no "
+            "spec to write as code; its weights and report export."
+        )
     if fmt == "pytorch":
         from convlens.codegen import pytorch_code
 
