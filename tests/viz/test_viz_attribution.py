@@ -185,3 +185,26 @@ def test_attributions_of_a_1d_model():
     assert grad_cam(model, x, 1).shape == (40,)
     # a batch of one is recognised because the model says it reads (C, L) inputs
     torch.testing.assert_close(saliency(model, x[None], 1), saliency(model, x, 1))
+
+
+@pytest.mark.parametrize(
+    ("shape", "message"),
+    [
+        ((8, 8), "x has shape (8, 8), but the model takes 1x8x8 inputs; add the channel axis"),
+        ((2, 1, 8, 8), "one input at a time: x holds a batch of 2 of the model's 1x8x8 inputs"),
+        ((3, 8, 8), "x has shape (3, 8, 8), but the model takes 1x8x8 inputs"),
+    ],
+)
+def test_an_input_of_another_shape_is_one_sentence(shape, message):
+    model = build_model("conv3x3x4-pool2-fc3", (1, 8, 8))
+    for explain in (saliency, grad_cam):
+        with pytest.raises(ConfigError) as err:
+            explain(model, torch.zeros(shape), 0)
+        assert str(err.value).startswith(message), str(err.value)
+
+
+def test_one_input_with_or_without_its_batch_axis_gives_the_same_map():
+    torch.manual_seed(0)
+    model = build_model("conv3x3x4-pool2-fc3", (1, 8, 8))
+    x = torch.randn(1, 8, 8)
+    assert torch.equal(saliency(model, x, 1), saliency(model, x[None], 1))

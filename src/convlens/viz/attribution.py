@@ -34,14 +34,30 @@ from convlens.viz.relu_rules import relu_rule
 
 
 def _batch(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """One input as a batch of one. ``(C, L)`` and ``(C, H, W)`` gain a batch axis; a 3-D tensor
-    counts as an already batched 1-D input when the model says it reads ``(C, L)`` inputs."""
+    """One input as a batch of one: ``(C, L)`` and ``(C, H, W)`` gain a batch axis, a batch of one
+    stays. A model that records its ``in_shape`` (built by convlens) has ``x`` checked against it,
+    and a batch of several inputs is refused, with the fix in the sentence."""
     x = torch.as_tensor(x).detach().float()
     in_shape = getattr(model, "in_shape", None)
-    one_d = in_shape is not None and len(tuple(in_shape)) == 2
-    if x.dim() == 2 or (x.dim() == 3 and not one_d):
+    if in_shape is not None:
+        want = tuple(int(v) for v in in_shape)
+        if tuple(x.shape) == want:
+            return x.unsqueeze(0)
+        if tuple(x.shape) == (1, *want):
+            return x
+        shown = "x".join(map(str, want))
+        if tuple(x.shape[1:]) == want:
+            raise ConfigError(
+                f"one input at a time: x holds a batch of {x.shape[0]} of the model's {shown} "
+                "inputs; pass x[i]"
+            )
+        fix = "; add the channel axis, x[None]" if tuple(x.shape) == want[1:] else ""
+        raise ConfigError(f"x has shape {tuple(x.shape)}, but the model takes {shown} inputs{fix}")
+    if x.dim() == 4 and x.shape[0] != 1:
+        raise ConfigError(f"one input at a time: x holds a batch of {x.shape[0]}; pass x[i]")
+    if x.dim() in (2, 3):
         return x.unsqueeze(0)
-    return x[:1]
+    return x
 
 
 def _target(logits: torch.Tensor, target: int | None) -> int:
