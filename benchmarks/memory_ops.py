@@ -18,9 +18,9 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Callable
 
 import torch
+from optimizer_speed import median_ms  # the same timing as the optimiser's benchmark
 from torch import nn
 
 from convlens.malloc import keep_freed_memory
@@ -28,17 +28,6 @@ from convlens.train.device import cpu_info
 from convlens.train.recipes import get_recipe, make_model
 
 KINDS = (nn.MaxPool2d, nn.BatchNorm2d, nn.ReLU, nn.Conv2d)
-
-
-def median_ms(run: Callable[[], None], n: int) -> float:
-    for _ in range(10):
-        run()
-    times = []
-    for _ in range(n):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
 
 
 def layer_inputs(model: nn.Module, x: torch.Tensor) -> list[tuple[str, nn.Module, torch.Tensor]]:
