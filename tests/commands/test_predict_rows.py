@@ -80,6 +80,26 @@ def test_a_regression_model_prints_its_outputs(tmp_path, capsys):
     assert out.splitlines() == [f"{table} line 1: 2, -2"]
 
 
+def test_a_one_output_regression_shows_its_targets_and_their_rmse(tmp_path, capsys):
+    model = build_model("fc1", (2,))
+    with torch.no_grad():
+        model.fc1.weight.copy_(torch.tensor([[1.0, -1.0]]))
+        model.fc1.bias.zero_()
+    data = TensorData(
+        "rows", "train", torch.zeros(4, 2), torch.zeros(4), (), (0.0, 0.0), (1.0, 1.0)
+    )
+    ckpt = str(save_checkpoint(tmp_path / "ck", model, data=data)) + ".json"
+    table = tmp_path / "rows.csv"
+    table.write_text("x0,x1,y\n3,1,2.5\n0,1,-2\n")  # outputs 2 and -1: errors 0.5 and 1
+    code, out, err = _run(capsys, ckpt, str(table))
+    assert code == 0, err
+    assert out.splitlines() == [
+        f"{table} line 2: 2  (target 2.5)",
+        f"{table} line 3: -1  (target -2)",
+        f"RMSE on the 2 examples with a target: {((0.25 + 1) / 2) ** 0.5:.4g}",
+    ]
+
+
 @pytest.mark.parametrize(
     ("files", "message"),
     [

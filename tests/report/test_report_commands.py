@@ -130,3 +130,33 @@ def test_report_command(capsys, run_dir):
     code, out, err = run(capsys, "report", str(run_dir), "--examples", "1")
     assert code == 0, err
     assert out.strip() == str(run_dir / "report.html")
+
+
+def test_confusion_of_a_table_and_of_a_regression_run(capsys, tmp_path):
+    import torch
+
+    from convlens.build import build_model
+    from convlens.data import TensorData
+    from convlens.train import save_checkpoint
+
+    rows = TensorData("rows", "test", torch.randn(12, 4), torch.arange(12) % 3, ("a", "b", "c"),
+                      (0.0,) * 4, (1.0,) * 4)  # fmt: skip
+    table = save_checkpoint(tmp_path / "table", build_model("fc8-fc3", (4,)), data=rows)
+    # the checkpoint names no data set it can load: give the rows as an .npz
+    import numpy as np
+
+    np.savez(tmp_path / "rows.npz", x_train=rows.x.numpy(), y_train=rows.y.numpy(),
+             x_test=rows.x.numpy(), y_test=rows.y.numpy())  # fmt: skip
+    out = tmp_path / "pics"
+    code, printed, err = run(capsys, "viz", "confusion", f"{table}.json", "--data",
+                             str(tmp_path / "rows.npz"), "--out", str(out))  # fmt: skip
+    assert code == 0, err
+    assert printed.split() == [str(out / "confusion.png")]
+    assert "rows of a table, so no pictures of the mistakes" in err
+    targets = TensorData("sine", "test", torch.randn(12, 1), torch.randn(12), (), (0.0,), (1.0,))
+    regression = save_checkpoint(tmp_path / "reg", build_model("fc4-fc1", (1,)), data=targets)
+    np.savez(tmp_path / "sine.npz", x_train=targets.x.numpy(), y_train=targets.y.numpy(),
+             x_test=targets.x.numpy(), y_test=targets.y.numpy())  # fmt: skip
+    code, _, err = run(capsys, "viz", "confusion", f"{regression}.json", "--data",
+                       str(tmp_path / "sine.npz"), "--out", str(tmp_path / "none"))  # fmt: skip
+    assert code == 2 and "a regression run has no classes to confuse" in err

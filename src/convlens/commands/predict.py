@@ -238,7 +238,8 @@ def run(args: argparse.Namespace) -> int:
     x = _normalised(x, ckpt.mean, ckpt.std)
     config = scoring_config(ckpt.meta, ckpt.config, device=args.device)  # as eval scores it
     if ckpt.meta.get("task") == "regression":
-        return _print_outputs(names, scored_logits(ckpt.model, x, config).float(), args.json)
+        outputs = scored_logits(ckpt.model, x, config).float()
+        return _print_outputs(names, outputs, labels, args.json)
     probs = predict(ckpt.model, x, config)
     classes = ckpt.classes or tuple(str(i) for i in range(probs.shape[1]))
     k = min(args.top_k, probs.shape[1])
@@ -261,13 +262,34 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_outputs(names: list[str], outputs: Any, as_json: bool) -> int:
-    """A regression model's outputs, one line per example."""
+def _print_outputs(names: list[str], outputs: Any, targets: list[Any], as_json: bool) -> int:
+    """A regression model's outputs, one line per example, beside the target where the file has
+    one (a table's label column), with the RMSE over those."""
     import json
+    import math
 
-    for name, row in zip(names, outputs.reshape(len(names), -1).tolist()):
+    squares = []
+    for name, row, target in zip(names, outputs.reshape(len(names), -1).tolist(), targets):
+        value = _number(target) if len(row) == 1 else None
+        if value is not None:
+            squares.append((row[0] - value) ** 2)
         if as_json:
-            print(json.dumps({"file": name, "outputs": row}))
+            line: dict[str, Any] = {"file": name, "outputs": row}
+            if value is not None:
+                line["target"] = value
+            print(json.dumps(line))
         else:
-            print(f"{name}: " + ", ".join(f"{v:.4g}" for v in row))
+            shown = ", ".join(f"{v:.4g}" for v in row)
+            print(f"{name}: {shown}" + (f"  (target {value:.4g})" if value is not None else ""))
+    if squares and not as_json:
+        rmse = math.sqrt(sum(squares) / len(squares))
+        print(f"RMSE on the {len(squares):,} examples with a target: {rmse:.4g}")
     return 0
+
+
+def _number(cell: Any) -> float | None:
+    """A target cell as a number, or None (no target, or not a number)."""
+    try:
+        return None if cell is None else float(cell)
+    except (TypeError, ValueError):
+        return None

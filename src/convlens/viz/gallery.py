@@ -285,12 +285,19 @@ def _confusion(ctx: _Context, out: Path) -> list[Path]:
     )
 
     data = ctx.data()
+    if data.task == "regression":
+        raise ConfigError(
+            "a regression run has no classes to confuse; `convlens eval` gives its RMSE and the "
+            "report plots its predictions against the targets"
+        )
     x = data.float_x(normalize=True)
     probs = predictions(ctx.model, x)
     counts = confusion_matrix(data.y, probs.argmax(-1), probs.shape[-1])
     written = [save_png(plot_confusion(counts, ctx.ckpt.classes), out / "confusion.png")]
     wrong = most_confident_wrong(probs, data.y, k=16)
-    if wrong:
+    if wrong and x.dim() == 2:  # rows of a table: nothing to picture
+        _note("the examples are rows of a table, so no pictures of the mistakes are drawn")
+    elif wrong:
         pics = [x[m.index].numpy()[0] if x.dim() == 3 else ctx.picture(x[m.index]) for m in wrong]
         written.append(save_png(plot_mistakes(pics, wrong, ctx.ckpt.classes), out / "mistakes.png"))
     return written
