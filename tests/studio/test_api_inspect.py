@@ -112,3 +112,33 @@ def test_a_zoo_run_exports_its_weights_and_says_why_there_is_no_code(tmp_path):
         "this run's model is a zoo model or a module of your own"
     )
     assert weights.status_code == 200 and len(weights.content) > 4 * 61_706  # LeNet-5's floats
+
+
+def test_a_regression_run_shows_its_output_values_not_probabilities(tmp_path):
+    import torch
+
+    from convlens.build import build_model
+    from convlens.data import load_dataset
+    from convlens.train import save_checkpoint
+
+    # a table of two inputs and a float target, read as the run read it (task="regression")
+    table = tmp_path / "sums.csv"
+    table.write_text("a,b,y\n" + "".join(f"{i},{2 * i},{3 * i}\n" for i in range(10)))
+    data = load_dataset(table, "test", task="regression")
+    model = build_model("fc1", (2,))
+    with torch.no_grad():  # output = a + b, by hand
+        model.fc1.weight.copy_(torch.tensor([[1.0, 1.0]]))
+        model.fc1.bias.zero_()
+    run = tmp_path / "reg-run"
+    run.mkdir()
+    (run / "config.json").write_text('{"model": "fc1"}')
+    (run / "metrics.jsonl").write_text("")
+    save_checkpoint(run / "last", model, data=data)
+    with client(tmp_path) as c:
+        answer = c.post("/api/inspect", json={"run": "reg-run", "example": 0}).json()
+    assert answer["regression"] is True and answer["target"] == 0
+    # the model sees (x - mean) / std; its one output is that input's a + b
+    x = data.float_x()[0]
+    assert answer["probs"] == [
+        {"class": "0", "index": 0, "p": pytest.approx(float(x.sum()), abs=1e-5)}
+    ]

@@ -51,7 +51,7 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 
 def _free_port() -> int:
@@ -357,6 +357,32 @@ def test_a_regression_run_is_shown_with_its_rmse(browser, studio_url, studio_run
     chart = browser.find_element(By.ID, "chart-acc").get_attribute("aria-label")
     assert chart == "RMSE curve"
     assert console_errors(browser) == []
+
+
+def test_look_inside_a_regression_on_a_table(browser, studio_url, studio_runs, tmp_path):
+    import torch
+
+    from convlens.build import build_model
+    from convlens.data import load_dataset
+    from convlens.train import TrainConfig, fit
+
+    table = tmp_path / "line.csv"
+    table.write_text("x,y\n" + "".join(f"{i / 20},{3 * i / 20 + 1}\n" for i in range(40)))
+    train = load_dataset(table, "train", task="regression")
+    torch.manual_seed(0)
+    config = TrainConfig(task="regression", epochs=2, verbose=0)
+    fit(build_model("fc1", (1,)), train, config, run_dir=studio_runs / "table-regression")
+    open_page(browser, studio_url)
+    tab(browser, "inspect")
+    source = Select(browser.find_element(By.ID, "inspect-source"))
+    wait(browser, lambda d: "run:table-regression" in [o.get_attribute("value") for o in
+                                                       source.options])  # fmt: skip
+    source.select_by_value("run:table-regression")
+    browser.find_element(By.ID, "inspect-example-go").click()
+    wait(browser, lambda d: text(d, "probs").startswith("output 0"), message="no output shown")
+    # a value, not a probability: the one bar reads the model's output, with no % sign
+    assert "%" not in text(browser, "probs")
+    assert console_errors(browser) == []  # a one-number input and saliency are painted too
 
 
 @pytest.mark.skipif(not os.environ.get("CONVLENS_SCREENSHOT"), reason="set CONVLENS_SCREENSHOT=1")

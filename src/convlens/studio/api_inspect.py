@@ -31,6 +31,7 @@ class Loaded:
     std: tuple[float, ...] | None
     data: str | None  # the data set its examples come from
     options: tuple[tuple[str, Any], ...] = ()  # how that data is read (load_dataset's options)
+    task: str = "classification"  # or "regression": outputs are values, not class scores
 
 
 def load_model(studio: Studio, body: dict[str, Any]) -> Loaded:
@@ -47,7 +48,7 @@ def load_model(studio: Studio, body: dict[str, Any]) -> Loaded:
             studio.models[key] = Loaded(
                 ckpt.model, tuple(ckpt.in_shape), tuple(ckpt.classes), ckpt.mean or None,
                 ckpt.std or None, ckpt.meta.get("data"),
-                tuple((ckpt.meta.get("data_options") or {}).items()),
+                tuple((ckpt.meta.get("data_options") or {}).items()), ckpt.task,
             )  # fmt: skip
         return studio.models[key]
     from convlens.studio.api_spec import read_input, zoo_model
@@ -228,15 +229,18 @@ def inspect(studio: Studio, body: dict[str, Any]) -> dict[str, Any]:
     pic = picture(studio, loaded, body)
     x = model_input(loaded, pic)
     model = loaded.model
+    regression = loaded.task == "regression"
     with torch.no_grad():
-        probs = model(x).softmax(-1)[0]
+        outputs = model(x).float()[0]
+    # a classifier's scores as probabilities, best first; a regression's outputs as they are
+    probs = outputs if regression else outputs.softmax(-1)
     target = _target(loaded, body.get("target"), len(probs))
     if target is None:
-        target = int(probs.argmax())
+        target = 0 if regression else int(probs.argmax())
     names = (
         loaded.classes if len(loaded.classes) == len(probs) else [str(i) for i in range(len(probs))]
     )
-    order = probs.argsort(descending=True).tolist()
+    order = list(range(len(probs))) if regression else probs.argsort(descending=True).tolist()
     image_2d = x.dim() == 4
     sal = saliency(model, x[0], target).abs().amax(0)
     guided = guided_backprop(model, x[0], target)
@@ -257,6 +261,7 @@ def inspect(studio: Studio, body: dict[str, Any]) -> dict[str, Any]:
         "gradcam": cam,
         "occlusion": occ,
         "target": target,
+        "regression": regression,
     }
 
 

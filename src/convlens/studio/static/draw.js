@@ -29,8 +29,10 @@ const grey = (t) => { const g = Math.round(255 * Math.min(1, Math.max(0, t))); r
 export const COLOURMAPS = { grey, viridis };
 
 // A 2-D list (H×W) or 3-D list (C×H×W; C = 3 is colour, otherwise the first channel) as an image
-// of RGBA pixels, one per value.
+// of RGBA pixels, one per value; a 1-D list (a signal, a table's row) is one row of pixels.
 function toPixels(m, colour) {
+  if (!Array.isArray(m)) m = [m]; // one value (the saliency of a one-input model)
+  if (!Array.isArray(m[0])) m = [m];
   const planes = Array.isArray(m[0][0]) ? m : [m];
   const rgb = planes.length === 3;
   const h = planes[0].length;
@@ -195,20 +197,24 @@ export function lineChart(canvas, { title, series, xLabel = "epoch" }) {
 }
 
 // Horizontal bars (probabilities, per-class accuracy) as DOM, so screen readers read them.
-export function barList(container, items, { top = false } = {}) {
+// Bars of probabilities (0..1, shown as %), or with `values` of any numbers (a regression's
+// outputs), each bar as long as its size against the largest.
+export function barList(container, items, { top = false, values = false } = {}) {
   const best = Math.max(...items.map((i) => i.value));
+  const scale = values ? Math.max(1e-12, ...items.map((i) => Math.abs(i.value))) : 1;
   container.replaceChildren(
     ...items.map((item) => {
       const row = document.createElement("div");
       row.className = "bar" + (top && item.value === best ? " best" : "");
       row.dataset.label = item.label;
       row.dataset.value = String(item.value);
-      const pct = `${(100 * item.value).toFixed(1)}%`;
-      row.setAttribute("aria-label", `${item.label}: ${pct}`);
+      const shown = values ? item.value.toPrecision(4) : `${(100 * item.value).toFixed(1)}%`;
+      row.setAttribute("aria-label", `${item.label}: ${shown}`);
       row.innerHTML = '<span class="name"></span><span class="track"><span class="fill"></span></span><span class="val"></span>';
       row.querySelector(".name").textContent = item.label;
-      row.querySelector(".fill").style.width = `${Math.max(0, Math.min(100, 100 * item.value))}%`;
-      row.querySelector(".val").textContent = pct;
+      const share = Math.abs(item.value) / scale;
+      row.querySelector(".fill").style.width = `${Math.max(0, Math.min(100, 100 * share))}%`;
+      row.querySelector(".val").textContent = shown;
       return row;
     }),
   );

@@ -66,7 +66,8 @@ function paintInto(id, m, colour) {
 }
 
 function render() {
-  barList($("probs"), answer.probs.map((p) => ({ label: p.class, value: p.p })), { top: true });
+  const bars = answer.probs.map((p) => ({ label: answer.regression ? `output ${p.class}` : p.class, value: p.p }));
+  barList($("probs"), bars, answer.regression ? { values: true } : { top: true });
   paintInto("att-input", answer.input);
   paintInto("att-saliency", answer.saliency, viridis);
   paintInto("att-guided", answer.guided);
