@@ -60,9 +60,9 @@ def resolve_model(
     try:  # a spec first: no zoo name parses as one, and a spec's table needs no torch (1.2 s)
         spec = parse_spec(name)
     except SpecError as err:
-        from pathlib import Path
+        from convlens.models.source import is_checkpoint
 
-        if Path(name).is_dir() or name.endswith((".json", ".safetensors")):  # a run's model
+        if is_checkpoint(name):  # a run directory or NAME.json: its model
             from convlens.train import load_checkpoint
 
             ckpt = load_checkpoint(name)

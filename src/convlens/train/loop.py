@@ -283,7 +283,7 @@ def _check_task(
     model: nn.Module, config: TrainConfig, hw: Hardware, x: torch.Tensor, datas: tuple[Any, ...]
 ) -> list[str]:
     """Refuse data of the other task, and a model with the wrong number of outputs (found by one
-    forward pass of two training examples in eval mode, before any training); a note when a
+    forward pass of one training example in eval mode, before any training); a note when a
     classifier's outputs are already probabilities, which the cross-entropy would take as
     logits."""
     for d in (d for d in datas if d is not None):
@@ -299,7 +299,7 @@ def _check_task(
             "task='regression'."
         )
     with eval_mode(model), torch.no_grad(), hw.autocast():
-        out = model(x[:2]).float()
+        out = model(x[:1]).float()
     if config.task == "regression":
         outputs_for_targets(out, datas[0].y[:1])
         return []
