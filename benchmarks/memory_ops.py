@@ -7,7 +7,8 @@ The `fast` Fashion-MNIST network is run once on a batch to find the input of eac
 batch-norm and ReLU layers (the shapes and layout training gives them). Each layer's forward and
 backward (input gradient, and the parameters' for batch norm) is then timed alone, beside
 ``copy_`` of a tensor of its input's size and ``zero_`` of one, the least that any pass over those
-bytes costs, in alternating rounds in one process. The ratio says how far each kernel is from
+bytes costs, in alternating rounds in one process; for batch norm also the pieces it would be
+rebuilt from with other PyTorch operations. The ratio says how far each kernel is from
 reading and writing its data once: what a fused kernel could win, which matters most where the
 convolutions are fast (a CPU with AMX, a GPU). The convolution rows give the scale (their ratio
 is not shown: they compute, where the others move bytes).
@@ -70,6 +71,20 @@ def timings(layer: nn.Module, x: torch.Tensor, n: int, autocast: bool) -> dict[s
     }
 
 
+def composed(x: torch.Tensor, n: int) -> dict[str, float]:
+    """The pieces batch norm would be rebuilt from with other PyTorch operations, on its
+    channels-last input seen as an (N·H·W) x C matrix: a sum over the rows (the mean), ``var_mean``
+    and the per-channel multiply-add that normalises."""
+    rows = x.detach().permute(0, 2, 3, 1).reshape(-1, x.shape[1])  # a view of channels-last x
+    scale = torch.randn(x.shape[1], dtype=x.dtype)
+    shift = torch.randn(x.shape[1], dtype=x.dtype)
+    return {
+        "sum": median_ms(lambda: rows.sum(0, dtype=torch.float32), n),
+        "var_mean": median_ms(lambda: torch.var_mean(rows, 0, correction=0), n),
+        "addcmul": median_ms(lambda: torch.addcmul(shift, rows, scale), n),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--precision", default="bfloat16", choices=["float32", "bfloat16"])
@@ -96,7 +111,10 @@ def main() -> int:
     rounds: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in found}
     for _ in range(args.rounds):
         for name, layer, inp in found:
-            rounds[name].append(timings(layer, inp.clone(), args.steps, bf16))
+            times = timings(layer, inp.clone(), args.steps, bf16)
+            if isinstance(layer, nn.BatchNorm2d):
+                times.update(composed(inp, args.steps))
+            rounds[name].append(times)
     print(f"{'layer':<8} {'kind':<12} {'input':<16} {'MB':>6} {'fwd+bwd ms':>11} "
           f"{'copy ms':>8} {'zero ms':>8} {'x copy':>7}")  # fmt: skip
     for name, layer, inp in found:
@@ -106,6 +124,14 @@ def main() -> int:
         ratio = "-" if isinstance(layer, nn.Conv2d) else f"{med['layer'] / med['copy']:.1f}x"
         print(f"{name:<8} {type(layer).__name__:<12} {shape:<16} {mb:>6.2f} {med['layer']:>11.3f} "
               f"{med['copy']:>8.3f} {med['zero']:>8.3f} {ratio:>7}")  # fmt: skip
+    print("batch norm's pieces as other PyTorch operations (its input as an N·H·W x C view), ms:")
+    for name, layer, _ in found:
+        if isinstance(layer, nn.BatchNorm2d):
+            med = {k: statistics.median(r[k] for r in rounds[name])
+                   for k in ("sum", "var_mean", "addcmul", "layer")}  # fmt: skip
+            print(f"  {name}: sum over rows {med['sum']:.3f}, var_mean {med['var_mean']:.3f}, "
+                  f"per-channel multiply-add {med['addcmul']:.3f}; the layer's forward and "
+                  f"backward {med['layer']:.3f}")  # fmt: skip
     return 0
 
 
