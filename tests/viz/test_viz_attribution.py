@@ -208,3 +208,15 @@ def test_one_input_with_or_without_its_batch_axis_gives_the_same_map():
     model = build_model("conv3x3x4-pool2-fc3", (1, 8, 8))
     x = torch.randn(1, 8, 8)
     assert torch.equal(saliency(model, x, 1), saliency(model, x[None], 1))
+
+
+def test_a_table_row_and_a_signal_are_drawn_over_their_positions():
+    import numpy as np
+
+    from convlens.viz.overlays import plot_signal_attributions
+
+    maps = {"saliency": torch.tensor([0.5, -1.0, 0.25])}
+    for signal in (np.array([1.0, 2.0, 3.0]), np.array([[1.0, 2.0, 3.0]])):  # (F,) and (C, L)
+        fig = plot_signal_attributions(signal, maps, "row")
+        (line,) = fig.axes[0].get_lines()
+        assert list(line.get_xdata()) == [0, 1, 2] and list(line.get_ydata()) == [1.0, 2.0, 3.0]

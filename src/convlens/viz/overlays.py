@@ -72,8 +72,11 @@ def plot_attributions(image: np.ndarray, maps: Mapping[str, torch.Tensor], title
 
 
 def plot_signal_attributions(signal: np.ndarray, maps: Mapping[str, torch.Tensor], title: str = ""):
-    """For 1-D inputs ``(C, L)``: the signal, then each attribution as a curve over positions."""
+    """For 1-D inputs ``(C, L)``: the signal, then each attribution as a curve over positions; a
+    table's row ``(F,)`` is drawn the same way, over its feature positions."""
     sig = np.asarray(signal)
+    if sig.ndim == 1:  # one row of features: one curve
+        sig = sig[None]
     fig, axes = new_figure(len(maps) + 1, 1, panel=1.4)
     fig.set_size_inches(6, 1.3 * (len(maps) + 1))
     for c in range(sig.shape[0]):
