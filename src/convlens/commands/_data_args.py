@@ -48,15 +48,19 @@ def data_options(args: argparse.Namespace) -> dict[str, Any]:
     return {k: getattr(args, k) for k in _OPTIONS if getattr(args, k, None) not in (None, False)}
 
 
-def check_options(name: str, options: Mapping[str, Any]) -> None:
-    """Refuse the path flags for a named data set, in one sentence."""
+def check_options(name: str | None, options: Mapping[str, Any]) -> None:
+    """Refuse the path flags without a data path, or for a named data set, in one sentence."""
+    if not options:
+        return
     from pathlib import Path
 
     from convlens.data.catalog import source_of
-    from convlens.errors import DataError
+    from convlens.errors import ConfigError, DataError
 
-    if options and not isinstance(source_of(name), Path):
-        flag = "--" + next(iter(options)).replace("_", "-")
+    flag = "--" + next(iter(options)).replace("_", "-")
+    if not name:
+        raise ConfigError(f"{flag} says how to read your own data; give it with --data PATH.")
+    if not isinstance(source_of(name), Path):
         raise DataError(f"{flag} is for your own data (--data PATH), not for the data set {name}")
 
 

@@ -88,11 +88,9 @@ def run(args: argparse.Namespace) -> int:
         options[key] = value
     read = data_options(args)
     if read:
-        if "data_options" not in known or not args.data:
+        if "data_options" not in known:
             flag = "--" + next(iter(read)).replace("_", "-")
-            raise ConfigError(
-                f"{flag} reads your own data, which only fc-vs-cnn takes (--data PATH)."
-            )
+            raise ConfigError(f"{flag} reads your own data, which only fc-vs-cnn takes.")
         check_options(args.data, read)
         options["data_options"] = read
     if "verbose" in known and not args.quiet:

@@ -48,11 +48,7 @@ def studio_from_args(args: argparse.Namespace) -> Studio:
             raise ConfigError(f"data path {args.data!r} does not exist.")
         data_path = Path(args.data).resolve()
     options = data_options(args)
-    if options:
-        if not args.data:
-            flag = "--" + next(iter(options)).replace("_", "-")
-            raise ConfigError(f"{flag} says how to read your own data; give it with --data PATH.")
-        check_options(args.data, options)
+    check_options(args.data, options)
     token = None if is_loopback(args.host) else new_token()
     return Studio(
         path.resolve(), run=run, data=args.data, data_path=data_path, data_options=options,
